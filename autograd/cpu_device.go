@@ -1,0 +1,675 @@
+package autograd
+
+import (
+	"math"
+
+	"github.com/deepgo/deepgo/internal/cpu"
+)
+
+// cpuBuffer is the CPU device's storage: a plain Go slice.
+type cpuBuffer struct {
+	data []float32
+}
+
+func (b *cpuBuffer) Len() int { return len(b.data) }
+
+func cpuData(b Buffer) []float32 {
+	cb, ok := b.(*cpuBuffer)
+	if !ok {
+		panic("autograd: CPU kernel given a buffer of another device")
+	}
+	return cb.data
+}
+
+// cpuDevice implements Device in portable Go, parallel over the worker pool
+// of internal/cpu.
+type cpuDevice struct{}
+
+// CPU is the CPU device: the default device of every tensor.
+var CPU Device = cpuDevice{}
+
+func init() { RegisterDevice(CPU) }
+
+// elementwise kernels split work into chunks of at least this many elements.
+const grainElems = 1 << 15
+
+func (cpuDevice) Name() string { return "cpu" }
+
+func (cpuDevice) Alloc(n int) Buffer { return &cpuBuffer{data: make([]float32, n)} }
+
+func (cpuDevice) FromHost(src []float32) Buffer {
+	return &cpuBuffer{data: append([]float32(nil), src...)}
+}
+
+func (cpuDevice) ToHost(dst []float32, b Buffer) { copy(dst, cpuData(b)) }
+
+func (cpuDevice) Fill(b Buffer, v float32) {
+	d := cpuData(b)
+	cpu.ParallelFor(len(d), grainElems, func(lo, hi int) {
+		s := d[lo:hi]
+		if v == 0 {
+			clear(s)
+			return
+		}
+		for i := range s {
+			s[i] = v
+		}
+	})
+}
+
+func (cpuDevice) Unary(op UnaryOp, p OpParams, dst, x Buffer) {
+	d, s := cpuData(dst), cpuData(x)
+	cpu.ParallelFor(len(d), grainElems, func(lo, hi int) {
+		unaryLoop(op, p, d[lo:hi], s[lo:hi])
+	})
+}
+
+func (cpuDevice) UnaryGrad(op UnaryOp, p OpParams, dx, g, x, y Buffer) {
+	dd, gd := cpuData(dx), cpuData(g)
+	var xd, yd []float32
+	if x != nil {
+		xd = cpuData(x)
+	}
+	if y != nil {
+		yd = cpuData(y)
+	}
+	cpu.ParallelFor(len(dd), grainElems, func(lo, hi int) {
+		var xs, ys []float32
+		if xd != nil {
+			xs = xd[lo:hi]
+		}
+		if yd != nil {
+			ys = yd[lo:hi]
+		}
+		unaryGradLoop(op, p, dd[lo:hi], gd[lo:hi], xs, ys)
+	})
+}
+
+func (cpuDevice) Binary(op BinaryOp, shape []int, dst, a Buffer, la Layout, b Buffer, lb Layout) {
+	d, ad, bd := cpuData(dst), cpuData(a), cpuData(b)
+	strides := [][]int{contiguousStrides(shape), la.Strides, lb.Strides}
+	inner := cpu.WalkInner(shape, strides)
+	ia, ib := inner[1], inner[2]
+	cpu.Walk(shape, strides, []int{0, la.Offset, lb.Offset}, grainElems, func(o []int, n int) {
+		binaryRun(op, d[o[0]:o[0]+n], ad, o[1], ia, bd, o[2], ib)
+	})
+}
+
+func (cpuDevice) Where(shape []int, dst, mask Buffer, lm Layout, a Buffer, la Layout, b Buffer, lb Layout) {
+	d, md, ad, bd := cpuData(dst), cpuData(mask), cpuData(a), cpuData(b)
+	strides := [][]int{contiguousStrides(shape), lm.Strides, la.Strides, lb.Strides}
+	inner := cpu.WalkInner(shape, strides)
+	im, ia, ib := inner[1], inner[2], inner[3]
+	cpu.Walk(shape, strides, []int{0, lm.Offset, la.Offset, lb.Offset}, grainElems, func(o []int, n int) {
+		out := d[o[0] : o[0]+n]
+		m, pa, pb := o[1], o[2], o[3]
+		for i := range out {
+			if md[m+i*im] != 0 {
+				out[i] = ad[pa+i*ia]
+			} else {
+				out[i] = bd[pb+i*ib]
+			}
+		}
+	})
+}
+
+func (cpuDevice) Copy(shape []int, dst Buffer, ld Layout, src Buffer, ls Layout, accumulate bool) {
+	d, s := cpuData(dst), cpuData(src)
+	strides := [][]int{ld.Strides, ls.Strides}
+	inner := cpu.WalkInner(shape, strides)
+	id, is := inner[0], inner[1]
+	cpu.Walk(shape, strides, []int{ld.Offset, ls.Offset}, grainElems, func(o []int, n int) {
+		pd, ps := o[0], o[1]
+		switch {
+		case id == 1 && is == 1 && !accumulate:
+			copy(d[pd:pd+n], s[ps:ps+n])
+		case id == 1 && is == 1:
+			dd, ss := d[pd:pd+n], s[ps:ps+n]
+			for i := range dd {
+				dd[i] += ss[i]
+			}
+		case accumulate:
+			for i := 0; i < n; i++ {
+				d[pd+i*id] += s[ps+i*is]
+			}
+		default:
+			for i := 0; i < n; i++ {
+				d[pd+i*id] = s[ps+i*is]
+			}
+		}
+	})
+}
+
+func (cpuDevice) Reduce(op ReduceOp, dst, src Buffer, outer, n, inner int) {
+	d, s := cpuData(dst), cpuData(src)
+	if inner == 1 {
+		cpu.ParallelFor(outer, max(1, grainElems/max(n, 1)), func(lo, hi int) {
+			for o := lo; o < hi; o++ {
+				d[o] = reduceRow(op, s[o*n:(o+1)*n])
+			}
+		})
+		return
+	}
+	// Reduce whole rows of length inner at a time; split inner into column
+	// chunks so that a single outer slice still uses every worker.
+	cols := max(1, min(inner, grainElems/max(n, 1)))
+	chunks := (inner + cols - 1) / cols
+	cpu.ParallelFor(outer*chunks, 1, func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			o, c := t/chunks, (t%chunks)*cols
+			w := min(cols, inner-c)
+			reduceCols(op, d[o*inner+c:o*inner+c+w], s[o*n*inner+c:], n, inner)
+		}
+	})
+}
+
+func (cpuDevice) Softmax(dst, src Buffer, outer, n, inner int, log bool) {
+	d, s := cpuData(dst), cpuData(src)
+	cpu.ParallelFor(outer*inner, max(1, grainElems/max(n, 1)), func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			o, i := t/inner, t%inner
+			base := o*n*inner + i
+			m := float32(math.Inf(-1))
+			for j := 0; j < n; j++ {
+				if v := s[base+j*inner]; v > m || v != v {
+					m = v
+				}
+			}
+			var sum float64
+			for j := 0; j < n; j++ {
+				e := float32(math.Exp(float64(s[base+j*inner] - m)))
+				if !log {
+					d[base+j*inner] = e
+				}
+				sum += float64(e)
+			}
+			if log {
+				ls := m + float32(math.Log(sum))
+				for j := 0; j < n; j++ {
+					d[base+j*inner] = s[base+j*inner] - ls
+				}
+			} else {
+				inv := float32(1 / sum)
+				for j := 0; j < n; j++ {
+					d[base+j*inner] *= inv
+				}
+			}
+		}
+	})
+}
+
+func (cpuDevice) SoftmaxGrad(dx, g, y Buffer, outer, n, inner int, log bool) {
+	dd, gd, yd := cpuData(dx), cpuData(g), cpuData(y)
+	cpu.ParallelFor(outer*inner, max(1, grainElems/max(n, 1)), func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			o, i := t/inner, t%inner
+			base := o*n*inner + i
+			var dot float64
+			for j := 0; j < n; j++ {
+				k := base + j*inner
+				if log {
+					dot += float64(gd[k])
+				} else {
+					dot += float64(gd[k]) * float64(yd[k])
+				}
+			}
+			for j := 0; j < n; j++ {
+				k := base + j*inner
+				if log {
+					dd[k] = gd[k] - float32(math.Exp(float64(yd[k])))*float32(dot)
+				} else {
+					dd[k] = yd[k] * (gd[k] - float32(dot))
+				}
+			}
+		}
+	})
+}
+
+func (cpuDevice) Gemm(args GemmArgs, a, b, c Buffer) {
+	g := cpu.Gemm{
+		TransA: args.TransA, TransB: args.TransB,
+		M: args.M, N: args.N, K: args.K,
+		Alpha: args.Alpha, Beta: args.Beta, Batch: args.Batch,
+		OffA: args.OffA, OffB: args.OffB, OffC: args.OffC,
+		LDA: args.LDA, LDB: args.LDB, LDC: args.LDC,
+		StrideA: args.StrideA, StrideB: args.StrideB, StrideC: args.StrideC,
+	}
+	g.Run(cpuData(a), cpuData(b), cpuData(c))
+}
+
+func (cpuDevice) IndexSelect(dst, src Buffer, outer, n, inner int, idx []int) {
+	d, s := cpuData(dst), cpuData(src)
+	k := len(idx)
+	cpu.ParallelFor(outer*k, max(1, grainElems/max(inner, 1)), func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			o, j := t/k, t%k
+			copy(d[t*inner:(t+1)*inner], s[(o*n+idx[j])*inner:(o*n+idx[j]+1)*inner])
+		}
+	})
+}
+
+func (cpuDevice) IndexAdd(dst, src Buffer, outer, n, inner int, idx []int) {
+	d, s := cpuData(dst), cpuData(src)
+	k := len(idx)
+	// Parallel over (outer, column chunk) so that repeated indices never race.
+	cols := max(1, min(inner, 4096))
+	chunks := (inner + cols - 1) / cols
+	cpu.ParallelFor(outer*chunks, max(1, grainElems/max(k*cols, 1)), func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			o, c := t/chunks, (t%chunks)*cols
+			w := min(cols, inner-c)
+			for j, ix := range idx {
+				dr := d[(o*n+ix)*inner+c : (o*n+ix)*inner+c+w]
+				sr := s[(o*k+j)*inner+c : (o*k+j)*inner+c+w]
+				for i := range dr {
+					dr[i] += sr[i]
+				}
+			}
+		}
+	})
+}
+
+func reduceRow(op ReduceOp, row []float32) float32 {
+	switch op {
+	case ReduceSum:
+		var s0, s1, s2, s3 float64
+		i := 0
+		for ; i+4 <= len(row); i += 4 {
+			s0 += float64(row[i])
+			s1 += float64(row[i+1])
+			s2 += float64(row[i+2])
+			s3 += float64(row[i+3])
+		}
+		for ; i < len(row); i++ {
+			s0 += float64(row[i])
+		}
+		return float32(s0 + s1 + s2 + s3)
+	case ReduceMax, ReduceMin:
+		best := row[0]
+		for _, v := range row[1:] {
+			if v != v {
+				return v
+			}
+			if (op == ReduceMax && v > best) || (op == ReduceMin && v < best) {
+				best = v
+			}
+		}
+		return best
+	case ReduceArgMax, ReduceArgMin:
+		bi, best := 0, row[0]
+		if best != best {
+			return 0
+		}
+		for i, v := range row {
+			if v != v {
+				return float32(i)
+			}
+			if (op == ReduceArgMax && v > best) || (op == ReduceArgMin && v < best) {
+				bi, best = i, v
+			}
+		}
+		return float32(bi)
+	}
+	panic("autograd: unknown reduction")
+}
+
+// reduceCols reduces n rows of a strided block (row j at src[j*stride:]) into
+// dst, column by column.
+func reduceCols(op ReduceOp, dst, src []float32, n, stride int) {
+	w := len(dst)
+	switch op {
+	case ReduceSum:
+		copy(dst, src[:w])
+		for j := 1; j < n; j++ {
+			r := src[j*stride : j*stride+w]
+			for i, v := range r {
+				dst[i] += v
+			}
+		}
+	case ReduceMax, ReduceMin:
+		copy(dst, src[:w])
+		for j := 1; j < n; j++ {
+			r := src[j*stride : j*stride+w]
+			for i, v := range r {
+				b := dst[i]
+				if b != b {
+					continue
+				}
+				if v != v || (op == ReduceMax && v > b) || (op == ReduceMin && v < b) {
+					dst[i] = v
+				}
+			}
+		}
+	case ReduceArgMax, ReduceArgMin:
+		best := make([]float32, w)
+		copy(best, src[:w])
+		clear(dst)
+		for j := 1; j < n; j++ {
+			r := src[j*stride : j*stride+w]
+			for i, v := range r {
+				b := best[i]
+				if b != b {
+					continue
+				}
+				if v != v || (op == ReduceArgMax && v > b) || (op == ReduceArgMin && v < b) {
+					best[i] = v
+					dst[i] = float32(j)
+				}
+			}
+		}
+	default:
+		panic("autograd: unknown reduction")
+	}
+}
+
+func binaryRun(op BinaryOp, out []float32, a []float32, pa, ia int, b []float32, pb, ib int) {
+	n := len(out)
+	if ia == 1 && ib == 1 {
+		as, bs := a[pa:pa+n], b[pb:pb+n]
+		switch op {
+		case OpAdd:
+			for i := range out {
+				out[i] = as[i] + bs[i]
+			}
+			return
+		case OpSub:
+			for i := range out {
+				out[i] = as[i] - bs[i]
+			}
+			return
+		case OpMul:
+			for i := range out {
+				out[i] = as[i] * bs[i]
+			}
+			return
+		case OpDiv:
+			for i := range out {
+				out[i] = as[i] / bs[i]
+			}
+			return
+		}
+	}
+	if ia == 1 && ib == 0 {
+		as, bv := a[pa:pa+n], b[pb]
+		switch op {
+		case OpAdd:
+			for i := range out {
+				out[i] = as[i] + bv
+			}
+			return
+		case OpMul:
+			for i := range out {
+				out[i] = as[i] * bv
+			}
+			return
+		}
+	}
+	for i := range out {
+		out[i] = binaryScalar(op, a[pa+i*ia], b[pb+i*ib])
+	}
+}
+
+func b2f(c bool) float32 {
+	if c {
+		return 1
+	}
+	return 0
+}
+
+func binaryScalar(op BinaryOp, x, y float32) float32 {
+	switch op {
+	case OpAdd:
+		return x + y
+	case OpSub:
+		return x - y
+	case OpMul:
+		return x * y
+	case OpDiv:
+		return x / y
+	case OpPow:
+		return float32(math.Pow(float64(x), float64(y)))
+	case OpMaximum:
+		if x != x || x > y {
+			return x
+		}
+		return y
+	case OpMinimum:
+		if x != x || x < y {
+			return x
+		}
+		return y
+	case OpEq:
+		return b2f(x == y)
+	case OpNe:
+		return b2f(x != y)
+	case OpLt:
+		return b2f(x < y)
+	case OpLe:
+		return b2f(x <= y)
+	case OpGt:
+		return b2f(x > y)
+	case OpGe:
+		return b2f(x >= y)
+	}
+	panic("autograd: unknown binary op " + op.String())
+}
+
+const (
+	sqrt2       = 1.4142135623730951
+	sqrt2OverPi = 0.7978845608028654
+	invSqrt2Pi  = 0.3989422804014327
+	geluCoef    = 0.044715
+)
+
+func sigmoid64(x float64) float64 {
+	if x >= 0 {
+		return 1 / (1 + math.Exp(-x))
+	}
+	e := math.Exp(x)
+	return e / (1 + e)
+}
+
+func unaryLoop(op UnaryOp, p OpParams, d, s []float32) {
+	s = s[:len(d)]
+	switch op {
+	case OpNeg:
+		for i, v := range s {
+			d[i] = -v
+		}
+	case OpAddScalar:
+		for i, v := range s {
+			d[i] = v + p.A
+		}
+	case OpMulScalar:
+		for i, v := range s {
+			d[i] = v * p.A
+		}
+	case OpSquare:
+		for i, v := range s {
+			d[i] = v * v
+		}
+	case OpRelu:
+		for i, v := range s {
+			if v > 0 {
+				d[i] = v
+			} else if v != v {
+				d[i] = v
+			} else {
+				d[i] = 0
+			}
+		}
+	case OpAbs:
+		for i, v := range s {
+			d[i] = float32(math.Abs(float64(v)))
+		}
+	default:
+		for i, v := range s {
+			d[i] = unaryScalar(op, p, v)
+		}
+	}
+}
+
+func unaryScalar(op UnaryOp, p OpParams, v float32) float32 {
+	x := float64(v)
+	switch op {
+	case OpNeg:
+		return -v
+	case OpExp:
+		return float32(math.Exp(x))
+	case OpLog:
+		return float32(math.Log(x))
+	case OpSqrt:
+		return float32(math.Sqrt(x))
+	case OpRsqrt:
+		return float32(1 / math.Sqrt(x))
+	case OpAbs:
+		return float32(math.Abs(x))
+	case OpSin:
+		return float32(math.Sin(x))
+	case OpCos:
+		return float32(math.Cos(x))
+	case OpTanh:
+		return float32(math.Tanh(x))
+	case OpSigmoid:
+		return float32(sigmoid64(x))
+	case OpRelu:
+		if v > 0 || v != v {
+			return v
+		}
+		return 0
+	case OpLeakyRelu:
+		if v > 0 {
+			return v
+		}
+		return v * p.A
+	case OpGeluErf:
+		return float32(0.5 * x * (1 + math.Erf(x/sqrt2)))
+	case OpGeluTanh:
+		return float32(0.5 * x * (1 + math.Tanh(sqrt2OverPi*(x+geluCoef*x*x*x))))
+	case OpSilu:
+		return float32(x * sigmoid64(x))
+	case OpSoftplus:
+		bx := float64(p.A) * x
+		if bx > float64(p.B) {
+			return v
+		}
+		return float32(math.Log1p(math.Exp(bx)) / float64(p.A))
+	case OpElu:
+		if v > 0 {
+			return v
+		}
+		return float32(float64(p.A) * math.Expm1(x))
+	case OpPowScalar:
+		return float32(math.Pow(x, float64(p.A)))
+	case OpClamp:
+		if v < p.A {
+			return p.A
+		}
+		if v > p.B {
+			return p.B
+		}
+		return v
+	case OpAddScalar:
+		return v + p.A
+	case OpMulScalar:
+		return v * p.A
+	case OpSquare:
+		return v * v
+	case OpReciprocal:
+		return 1 / v
+	case OpSign:
+		switch {
+		case v > 0:
+			return 1
+		case v < 0:
+			return -1
+		}
+		return v // keeps 0, -0 and NaN
+	}
+	panic("autograd: unknown unary op " + op.String())
+}
+
+func unaryGradLoop(op UnaryOp, p OpParams, dx, g, x, y []float32) {
+	for i := range dx {
+		var xv, yv float32
+		if x != nil {
+			xv = x[i]
+		}
+		if y != nil {
+			yv = y[i]
+		}
+		dx[i] = g[i] * unaryDeriv(op, p, xv, yv)
+	}
+}
+
+// unaryDeriv is op'(x), given the forward input x and output y.
+func unaryDeriv(op UnaryOp, p OpParams, xv, yv float32) float32 {
+	x, y := float64(xv), float64(yv)
+	switch op {
+	case OpNeg:
+		return -1
+	case OpExp:
+		return yv
+	case OpLog:
+		return 1 / xv
+	case OpSqrt:
+		return float32(0.5 / y)
+	case OpRsqrt:
+		return float32(-0.5 * y * y * y)
+	case OpAbs:
+		return unaryScalar(OpSign, p, xv)
+	case OpSin:
+		return float32(math.Cos(x))
+	case OpCos:
+		return float32(-math.Sin(x))
+	case OpTanh:
+		return float32(1 - y*y)
+	case OpSigmoid:
+		return float32(y * (1 - y))
+	case OpRelu:
+		return b2f(xv > 0)
+	case OpLeakyRelu:
+		if xv > 0 {
+			return 1
+		}
+		return p.A
+	case OpGeluErf:
+		return float32(0.5*(1+math.Erf(x/sqrt2)) + x*invSqrt2Pi*math.Exp(-0.5*x*x))
+	case OpGeluTanh:
+		u := sqrt2OverPi * (x + geluCoef*x*x*x)
+		t := math.Tanh(u)
+		return float32(0.5*(1+t) + 0.5*x*(1-t*t)*sqrt2OverPi*(1+3*geluCoef*x*x))
+	case OpSilu:
+		s := sigmoid64(x)
+		return float32(s * (1 + x*(1-s)))
+	case OpSoftplus:
+		bx := float64(p.A) * x
+		if bx > float64(p.B) {
+			return 1
+		}
+		return float32(sigmoid64(bx))
+	case OpElu:
+		if xv > 0 {
+			return 1
+		}
+		return float32(float64(p.A) * math.Exp(x))
+	case OpPowScalar:
+		if p.A == 0 {
+			return 0
+		}
+		return float32(float64(p.A) * math.Pow(x, float64(p.A)-1))
+	case OpClamp:
+		return b2f(xv >= p.A && xv <= p.B)
+	case OpAddScalar:
+		return 1
+	case OpMulScalar:
+		return p.A
+	case OpSquare:
+		return 2 * xv
+	case OpReciprocal:
+		return -yv * yv
+	case OpSign:
+		return 0
+	}
+	panic("autograd: unknown unary op " + op.String())
+}

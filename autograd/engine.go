@@ -1,0 +1,214 @@
+package autograd
+
+import (
+	"fmt"
+	"sync/atomic"
+)
+
+// node is one recorded operation: the op's name, its inputs and the rule
+// that maps the gradient of its output to gradients of its inputs.
+type node struct {
+	op       string
+	out      *Tensor
+	inputs   []*Tensor
+	backward func(g *Tensor) []*Tensor
+	released bool
+}
+
+// gradDisabled counts nested no-grad scopes. The tape is single-goroutine
+// (see the package doc), so a process-wide switch is what PyTorch offers too.
+var gradDisabled atomic.Int32
+
+// IsGradEnabled reports whether ops record the graph (true outside NoGrad).
+func IsGradEnabled() bool { return gradDisabled.Load() == 0 }
+
+// NoGrad runs fn with graph recording turned off, as torch.no_grad: results
+// computed inside do not require grad. Use it for inference and for updating
+// parameters.
+func NoGrad(fn func()) {
+	gradDisabled.Add(1)
+	defer gradDisabled.Add(-1)
+	fn()
+}
+
+// record attaches a node to out when gradients are enabled and some input
+// requires them. backward receives the gradient of out (same shape) and
+// returns one gradient per input, nil where an input needs none.
+func record(op string, out *Tensor, inputs []*Tensor, backward func(g *Tensor) []*Tensor) {
+	if !IsGradEnabled() {
+		return
+	}
+	need := false
+	for _, in := range inputs {
+		if in != nil && in.requiresGrad {
+			need = true
+			break
+		}
+	}
+	if !need {
+		return
+	}
+	out.requiresGrad = true
+	out.node = &node{op: op, out: out, inputs: inputs, backward: backward}
+}
+
+// RequiresGrad reports whether gradients flow to or through the tensor.
+func (t *Tensor) RequiresGrad() bool { return t.requiresGrad }
+
+// SetRequiresGrad marks a leaf tensor as a variable whose gradient Backward
+// accumulates into Grad, and returns it. It panics on a tensor computed by a
+// recorded op (use Detach first).
+func (t *Tensor) SetRequiresGrad(on bool) *Tensor {
+	if t.node != nil {
+		panic(fmt.Sprintf("autograd: SetRequiresGrad: tensor of shape %v is the output of %s, not a leaf; call Detach() first", t.shape, t.node.op))
+	}
+	t.requiresGrad = on
+	return t
+}
+
+// IsLeaf reports whether the tensor was not produced by a recorded op.
+func (t *Tensor) IsLeaf() bool { return t.node == nil }
+
+// GradFn returns the name of the op that produced the tensor in the graph,
+// or "" for a leaf.
+func (t *Tensor) GradFn() string {
+	if t.node == nil {
+		return ""
+	}
+	return t.node.op
+}
+
+// RetainGrad asks Backward to store this non-leaf tensor's gradient in Grad.
+func (t *Tensor) RetainGrad() *Tensor {
+	t.retainGrad = true
+	return t
+}
+
+// Detach returns a tensor that shares storage with t but is cut from the
+// graph and does not require grad.
+func (t *Tensor) Detach() *Tensor {
+	return &Tensor{shape: t.shape, dev: t.dev, buf: t.buf}
+}
+
+// ZeroGrad drops the accumulated gradient.
+func (t *Tensor) ZeroGrad() { t.Grad = nil }
+
+const releasedMsg = "autograd: Backward: the graph through %s has already been run backward and released; " +
+	"recompute the forward pass, or pass retainGraph=true to BackwardWith on the first call"
+
+// Backward computes the gradient of this scalar tensor with respect to every
+// leaf that requires grad and accumulates it into their Grad fields. The
+// graph is released afterwards. It panics on a tensor with more than one
+// element (use BackwardWith with a seed gradient) and on a graph that has
+// already been released.
+func (t *Tensor) Backward() {
+	if t.Numel() != 1 {
+		panic(fmt.Sprintf("autograd: Backward: tensor of shape %v is not a scalar; pass a seed gradient of the same shape with BackwardWith", t.shape))
+	}
+	t.BackwardWith(nil, false)
+}
+
+// BackwardWith runs backward from t with seed as the gradient of t (ones
+// when nil, allowed only for a one-element t). With retainGraph the graph is
+// kept so that it can be run backward again.
+func (t *Tensor) BackwardWith(seed *Tensor, retainGraph bool) {
+	if !t.requiresGrad {
+		panic(fmt.Sprintf("autograd: Backward: tensor of shape %v does not require grad; no input was marked with SetRequiresGrad(true), or it was computed under NoGrad", t.shape))
+	}
+	if seed == nil {
+		if t.Numel() != 1 {
+			panic(fmt.Sprintf("autograd: Backward: tensor of shape %v is not a scalar; pass a seed gradient of the same shape", t.shape))
+		}
+		seed = FullOn(t.dev, 1, t.shape...)
+	} else if !sameShape(seed.shape, t.shape) {
+		panic(fmt.Sprintf("autograd: Backward: seed gradient of shape %v does not match tensor of shape %v", seed.shape, t.shape))
+	} else if seed.dev != t.dev {
+		panic(fmt.Sprintf("autograd: Backward: seed gradient on %s, tensor on %s", seed.dev.Name(), t.dev.Name()))
+	}
+	gradDisabled.Add(1)
+	defer gradDisabled.Add(-1)
+
+	if t.node == nil {
+		accumulate(t, seed)
+		return
+	}
+	order := topoOrder(t.node)
+	grads := make(map[*node]*Tensor, len(order))
+	grads[t.node] = seed
+	for i := len(order) - 1; i >= 0; i-- {
+		n := order[i]
+		g := grads[n]
+		delete(grads, n)
+		if g != nil {
+			if n.out != nil && n.out.retainGrad {
+				accumulate(n.out, g)
+			}
+			ins := n.backward(g)
+			for j, in := range n.inputs {
+				if in == nil || !in.requiresGrad || j >= len(ins) || ins[j] == nil {
+					continue
+				}
+				gi := ins[j]
+				if !sameShape(gi.shape, in.shape) {
+					panic(fmt.Sprintf("autograd: internal error: backward of %s gave gradient of shape %v for input %d of shape %v", n.op, gi.shape, j, in.shape))
+				}
+				if in.node == nil {
+					accumulate(in, gi)
+				} else if prev := grads[in.node]; prev != nil {
+					grads[in.node] = prev.Add(gi)
+				} else {
+					grads[in.node] = gi
+				}
+			}
+		}
+		if !retainGraph {
+			n.released = true
+			n.backward = nil
+			n.inputs = nil
+		}
+	}
+}
+
+// accumulate adds g into t.Grad, copying on first store so that no two
+// tensors ever share a gradient buffer.
+func accumulate(t *Tensor, g *Tensor) {
+	if t.Grad == nil {
+		t.Grad = g.copyData()
+		return
+	}
+	cs := contiguousStrides(t.shape)
+	t.dev.Copy(t.shape, t.Grad.buf, Layout{Strides: cs}, g.buf, Layout{Strides: cs}, true)
+}
+
+// topoOrder returns the nodes reachable from root with every node after all
+// the nodes that consume its output (root last), without recursion so that
+// graphs of any depth work.
+func topoOrder(root *node) []*node {
+	type frame struct {
+		n    *node
+		next int
+	}
+	visited := map[*node]bool{root: true}
+	var order []*node
+	stack := []frame{{n: root}}
+	for len(stack) > 0 {
+		f := &stack[len(stack)-1]
+		if f.n.released {
+			panic(fmt.Sprintf(releasedMsg, f.n.op))
+		}
+		if f.next < len(f.n.inputs) {
+			in := f.n.inputs[f.next]
+			f.next++
+			if in != nil && in.node != nil && !visited[in.node] {
+				visited[in.node] = true
+				stack = append(stack, frame{n: in.node})
+			}
+			continue
+		}
+		order = append(order, f.n)
+		stack = stack[:len(stack)-1]
+	}
+	// order is a post-order (inputs first); walking it backwards visits each
+	// node after all of its consumers.
+	return order
+}

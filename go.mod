@@ -1,0 +1,3 @@
+module github.com/deepgo/deepgo
+
+go 1.26
