@@ -247,4 +247,3 @@ func (t *Tensor) softmax(name string, axis int, log bool) *Tensor {
 	})
 	return out
 }
-
