@@ -82,37 +82,43 @@ func (t *Tensor) reduceRaw(kind ReduceOp, mask []bool) (*Tensor, int) {
 	return out, n
 }
 
-// squeezeMask drops the masked (size-1) dimensions of a keepdim result.
-func squeezeMask(t *Tensor, mask []bool) *Tensor {
-	var shape []int
-	for i, s := range t.shape {
+// squeezedShape drops the masked dimensions of shape.
+func squeezedShape(shape []int, mask []bool) []int {
+	out := []int{}
+	for i, s := range shape {
 		if !mask[i] {
-			shape = append(shape, s)
+			out = append(out, s)
 		}
 	}
-	return t.Reshape(shape...)
+	return out
 }
 
-// reduce is the differentiable sum/max/min in keepdim form.
+// squeezeMask drops the masked (size-1) dimensions of a keepdim result.
+func squeezeMask(t *Tensor, mask []bool) *Tensor {
+	return t.Reshape(squeezedShape(t.shape, mask)...)
+}
+
+// reduce is the differentiable sum/max/min; one node whatever keepdim says.
 func (t *Tensor) reduce(name string, kind ReduceOp, axes []int, keepdim bool) *Tensor {
 	mask := t.reduceAxes(name, axes)
-	out, _ := t.reduceRaw(kind, mask)
-	in := t.shape
+	kept, _ := t.reduceRaw(kind, mask)
+	out := kept
+	if !keepdim {
+		out = newTensor(kept.dev, kept.buf, squeezedShape(kept.shape, mask))
+	}
+	in, keepShape := t.shape, kept.shape
 	switch kind {
 	case ReduceSum:
-		record(name, out, []*Tensor{t}, func(g *Tensor) []*Tensor { return []*Tensor{g.Expand(in...)} })
+		record(name, out, []*Tensor{t}, func(g *Tensor) []*Tensor { return []*Tensor{g.Reshape(keepShape...).Expand(in...)} })
 	case ReduceMax, ReduceMin:
 		// Ties share the gradient evenly, as torch.amax/amin.
 		record(name, out, []*Tensor{t}, func(g *Tensor) []*Tensor {
-			hit := t.Eq(out)
+			hit := t.Eq(kept)
 			count, _ := hit.reduceRaw(ReduceSum, mask)
-			return []*Tensor{hit.Mul(g.Div(count))}
+			return []*Tensor{hit.Mul(g.Reshape(keepShape...).Div(count))}
 		})
 	}
-	if keepdim {
-		return out
-	}
-	return squeezeMask(out, mask)
+	return out
 }
 
 // Sum adds the elements over the given axes (all when none), dropping them.

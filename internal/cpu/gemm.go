@@ -297,3 +297,13 @@ func getBuf(n int) []float32 {
 func putBuf(b []float32) {
 	bufPool.Put(&b)
 }
+
+// Available lists the micro-kernels this CPU can run, fastest first; the
+// portable Go kernel is always last.
+func Available() []MicroKernel {
+	return append(append([]MicroKernel{}, extraKernels...), GoKernel)
+}
+
+// extraKernels holds the assembly micro-kernels the CPU supports; files that
+// add one register it here from init and set Kernel.
+var extraKernels []MicroKernel
