@@ -87,6 +87,17 @@ func (cpuDevice) UnaryGrad(op UnaryOp, p OpParams, dx, g, x, y Buffer) {
 
 func (cpuDevice) Binary(op BinaryOp, shape []int, dst, a Buffer, la Layout, b Buffer, lb Layout) {
 	d, ad, bd := cpuData(dst), cpuData(a), cpuData(b)
+	if ca, cb := isContiguous(shape, la), isContiguous(shape, lb); ca && (cb || isScalar(lb)) {
+		// Same-shape operands (or a scalar b): no index walking.
+		ib := 1
+		if !cb {
+			ib = 0
+		}
+		cpu.ParallelFor(len(d), grainElems, func(lo, hi int) {
+			binaryRun(op, d[lo:hi], ad, la.Offset+lo, 1, bd, lb.Offset+lo*ib, ib)
+		})
+		return
+	}
 	strides := [][]int{contiguousStrides(shape), la.Strides, lb.Strides}
 	inner := cpu.WalkInner(shape, strides)
 	ia, ib := inner[1], inner[2]
@@ -267,6 +278,28 @@ func (cpuDevice) IndexAdd(dst, src Buffer, outer, n, inner int, idx []int) {
 			}
 		}
 	})
+}
+
+// isContiguous reports whether l views a row-major block of shape.
+func isContiguous(shape []int, l Layout) bool {
+	s := 1
+	for d := len(shape) - 1; d >= 0; d-- {
+		if shape[d] != 1 && l.Strides[d] != s {
+			return false
+		}
+		s *= shape[d]
+	}
+	return true
+}
+
+// isScalar reports whether l broadcasts one element everywhere.
+func isScalar(l Layout) bool {
+	for _, st := range l.Strides {
+		if st != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func reduceRow(op ReduceOp, row []float32) float32 {
@@ -488,11 +521,13 @@ func unaryLoop(op UnaryOp, p OpParams, d, s []float32) {
 		for i, v := range s {
 			d[i] = v * v
 		}
+	case OpReciprocal:
+		for i, v := range s {
+			d[i] = 1 / v
+		}
 	case OpRelu:
 		for i, v := range s {
-			if v > 0 {
-				d[i] = v
-			} else if v != v {
+			if v > 0 || v != v {
 				d[i] = v
 			} else {
 				d[i] = 0
@@ -501,6 +536,26 @@ func unaryLoop(op UnaryOp, p OpParams, d, s []float32) {
 	case OpAbs:
 		for i, v := range s {
 			d[i] = float32(math.Abs(float64(v)))
+		}
+	case OpExp:
+		for i, v := range s {
+			d[i] = float32(math.Exp(float64(v)))
+		}
+	case OpLog:
+		for i, v := range s {
+			d[i] = float32(math.Log(float64(v)))
+		}
+	case OpSqrt:
+		for i, v := range s {
+			d[i] = float32(math.Sqrt(float64(v)))
+		}
+	case OpTanh:
+		for i, v := range s {
+			d[i] = float32(math.Tanh(float64(v)))
+		}
+	case OpSigmoid:
+		for i, v := range s {
+			d[i] = float32(sigmoid64(float64(v)))
 		}
 	default:
 		for i, v := range s {
@@ -590,6 +645,56 @@ func unaryScalar(op UnaryOp, p OpParams, v float32) float32 {
 }
 
 func unaryGradLoop(op UnaryOp, p OpParams, dx, g, x, y []float32) {
+	g = g[:len(dx)]
+	switch op {
+	case OpNeg:
+		for i, gv := range g {
+			dx[i] = -gv
+		}
+		return
+	case OpAddScalar:
+		copy(dx, g)
+		return
+	case OpMulScalar:
+		for i, gv := range g {
+			dx[i] = gv * p.A
+		}
+		return
+	case OpExp:
+		y = y[:len(dx)]
+		for i, gv := range g {
+			dx[i] = gv * y[i]
+		}
+		return
+	case OpTanh:
+		y = y[:len(dx)]
+		for i, gv := range g {
+			dx[i] = gv * (1 - y[i]*y[i])
+		}
+		return
+	case OpSigmoid:
+		y = y[:len(dx)]
+		for i, gv := range g {
+			dx[i] = gv * y[i] * (1 - y[i])
+		}
+		return
+	case OpRelu:
+		x = x[:len(dx)]
+		for i, gv := range g {
+			if x[i] > 0 {
+				dx[i] = gv
+			} else {
+				dx[i] = 0
+			}
+		}
+		return
+	case OpSquare:
+		x = x[:len(dx)]
+		for i, gv := range g {
+			dx[i] = 2 * gv * x[i]
+		}
+		return
+	}
 	for i := range dx {
 		var xv, yv float32
 		if x != nil {

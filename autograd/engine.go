@@ -212,3 +212,29 @@ func topoOrder(root *node) []*node {
 	// node after all of its consumers.
 	return order
 }
+
+// AddInPlace adds alpha·other (broadcast to t's shape) into t's own storage,
+// as torch's add_(other, alpha=alpha), and returns t. It is meant for
+// parameter updates: call it under NoGrad on a leaf. It panics on a tensor
+// produced by a recorded op, and on a leaf that requires grad while
+// gradients are being recorded, because backward rules may have saved the
+// old values.
+func (t *Tensor) AddInPlace(other *Tensor, alpha float32) *Tensor {
+	if t.node != nil {
+		panic(fmt.Sprintf("autograd: AddInPlace: tensor of shape %v is the output of %s; in-place updates are only for leaves", t.shape, t.node.op))
+	}
+	if t.requiresGrad && IsGradEnabled() {
+		panic(fmt.Sprintf("autograd: AddInPlace: leaf of shape %v requires grad; update it inside NoGrad", t.shape))
+	}
+	sameDevice("AddInPlace", t, other)
+	if !sameShape(BroadcastShapes("AddInPlace", t.shape, other.shape), t.shape) {
+		panic(fmt.Sprintf("autograd: AddInPlace: shape %v does not broadcast to %v", other.shape, t.shape))
+	}
+	src := other
+	if alpha != 1 {
+		src = &Tensor{shape: other.shape, dev: other.dev, buf: other.dev.Alloc(other.Numel())}
+		other.dev.Unary(OpMulScalar, OpParams{A: alpha}, src.buf, other.buf)
+	}
+	t.dev.Copy(t.shape, t.buf, Layout{Strides: contiguousStrides(t.shape)}, src.buf, broadcastLayout(src.shape, t.shape), true)
+	return t
+}

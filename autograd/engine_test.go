@@ -139,3 +139,17 @@ func TestSharedSubgraphBackward(t *testing.T) {
 
 func tanh(v float64) float64 { return math.Tanh(v) }
 func exp(v float64) float64  { return math.Exp(v) }
+
+func TestAddInPlace(t *testing.T) {
+	w := ag.New([]float32{1, 2, 3, 4}, 2, 2).SetRequiresGrad(true)
+	w.Square().Sum().Backward()
+	assert.PanicsWithValue(t, "autograd: AddInPlace: leaf of shape [2 2] requires grad; update it inside NoGrad",
+		func() { w.AddInPlace(w.Grad, -0.1) })
+	ag.NoGrad(func() { w.AddInPlace(w.Grad, -0.25) })
+	assert.Equal(t, []float32{0.5, 1, 1.5, 2}, w.Data())
+	ag.NoGrad(func() { w.AddInPlace(ag.New([]float32{10, 20}), 1) })
+	assert.Equal(t, []float32{10.5, 21, 11.5, 22}, w.Data(), "broadcast row")
+	h := w.MulScalar(2)
+	assert.Panics(t, func() { ag.NoGrad(func() { h.AddInPlace(w, 1) }) }, "non-leaf")
+	assert.Panics(t, func() { ag.NoGrad(func() { w.AddInPlace(ag.Ones(3), 1) }) }, "shape")
+}

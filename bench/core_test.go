@@ -1,4 +1,7 @@
-package autograd_test
+// Package bench holds deepgo's benchmarks. Each Go benchmark here has a twin
+// with the same shapes in torch_core.py; `go run ./bench/table` runs both
+// and prints the ratios.
+package bench
 
 import (
 	"testing"

@@ -1,0 +1,100 @@
+#!/usr/bin/python3
+"""PyTorch twins of bench/core_test.go, same shapes, 2 threads.
+
+Run with Debian's PyTorch (apt-get install python3-torch libopenblas0-pthread):
+    /usr/bin/python3 bench/torch_core.py --count 5
+Prints one JSON object: benchmark name -> list of ns per op, one per run.
+"""
+import argparse
+import json
+import time
+
+import torch
+
+torch.set_num_threads(2)
+
+
+def timeit(fn, min_seconds=0.5):
+    fn()  # warm up
+    n, elapsed = 1, 0.0
+    while True:
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        elapsed = time.perf_counter() - t0
+        if elapsed >= min_seconds:
+            return elapsed / n * 1e9
+        n = max(n * 2, int(n * min_seconds / max(elapsed, 1e-9)))
+
+
+def matmul512():
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(512, 512, generator=g)
+    y = torch.randn(512, 512, generator=g)
+    return lambda: torch.matmul(x, y)
+
+
+def matmul512_backward():
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(512, 512, generator=g, requires_grad=True)
+    y = torch.randn(512, 512, generator=g, requires_grad=True)
+    seed = torch.ones(512, 512)
+
+    def f():
+        torch.matmul(x, y).backward(seed)
+    return f
+
+
+def chain(n, size):
+    x = torch.randn(size, generator=torch.Generator().manual_seed(2), requires_grad=True)
+
+    def f():
+        y = x
+        for j in range(n):
+            k = j % 4
+            if k == 0:
+                y = y * 0.999
+            elif k == 1:
+                y = y + 0.001
+            elif k == 2:
+                y = torch.tanh(y)
+            else:
+                y = y + x
+        y.sum().backward()
+        x.grad = None
+    return f
+
+
+def add1m():
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(1024, 1024, generator=g)
+    y = torch.randn(1024, 1024, generator=g)
+    return lambda: x + y
+
+
+def softmax():
+    x = torch.randn(256, 1024, generator=torch.Generator().manual_seed(4))
+    return lambda: torch.softmax(x, -1)
+
+
+BENCHES = {
+    "MatMul512": matmul512,
+    "MatMul512Backward": matmul512_backward,
+    "ElementwiseChain10k": lambda: chain(10000, 64),
+    "ElementwiseChain10kLarge": lambda: chain(10000, 4096),
+    "Add1M": add1m,
+    "Softmax": softmax,
+}
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--count", type=int, default=5)
+    ap.add_argument("--bench", default="")
+    args = ap.parse_args()
+    out = {}
+    for name, make in BENCHES.items():
+        if args.bench and args.bench not in name:
+            continue
+        fn = make()
+        out[name] = [timeit(fn) for _ in range(args.count)]
+    print(json.dumps(out))
