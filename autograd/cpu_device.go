@@ -59,6 +59,10 @@ func (cpuDevice) Fill(b Buffer, v float32) {
 
 func (cpuDevice) Unary(op UnaryOp, p OpParams, dst, x Buffer) {
 	d, s := cpuData(dst), cpuData(x)
+	if len(d) <= grainElems {
+		unaryLoop(op, p, d, s)
+		return
+	}
 	cpu.ParallelFor(len(d), grainElems, func(lo, hi int) {
 		unaryLoop(op, p, d[lo:hi], s[lo:hi])
 	})
@@ -72,6 +76,10 @@ func (cpuDevice) UnaryGrad(op UnaryOp, p OpParams, dx, g, x, y Buffer) {
 	}
 	if y != nil {
 		yd = cpuData(y)
+	}
+	if len(dd) <= grainElems {
+		unaryGradLoop(op, p, dd, gd, xd, yd)
+		return
 	}
 	cpu.ParallelFor(len(dd), grainElems, func(lo, hi int) {
 		var xs, ys []float32
@@ -92,6 +100,10 @@ func (cpuDevice) Binary(op BinaryOp, shape []int, dst, a Buffer, la Layout, b Bu
 		ib := 1
 		if !cb {
 			ib = 0
+		}
+		if len(d) <= grainElems {
+			binaryRun(op, d, ad, la.Offset, 1, bd, lb.Offset, ib)
+			return
 		}
 		cpu.ParallelFor(len(d), grainElems, func(lo, hi int) {
 			binaryRun(op, d[lo:hi], ad, la.Offset+lo, 1, bd, lb.Offset+lo*ib, ib)
@@ -126,6 +138,16 @@ func (cpuDevice) Where(shape []int, dst, mask Buffer, lm Layout, a Buffer, la La
 
 func (cpuDevice) Copy(shape []int, dst Buffer, ld Layout, src Buffer, ls Layout, accumulate bool) {
 	d, s := cpuData(dst), cpuData(src)
+	if isContiguous(shape, ld) && isContiguous(shape, ls) {
+		n := prod(shape)
+		d, s = d[ld.Offset:ld.Offset+n], s[ls.Offset:ls.Offset+n]
+		if n <= grainElems {
+			copyRun(d, s, accumulate)
+			return
+		}
+		cpu.ParallelFor(n, grainElems, func(lo, hi int) { copyRun(d[lo:hi], s[lo:hi], accumulate) })
+		return
+	}
 	strides := [][]int{ld.Strides, ls.Strides}
 	inner := cpu.WalkInner(shape, strides)
 	id, is := inner[0], inner[1]
@@ -278,6 +300,18 @@ func (cpuDevice) IndexAdd(dst, src Buffer, outer, n, inner int, idx []int) {
 			}
 		}
 	})
+}
+
+// copyRun copies or accumulates s into d.
+func copyRun(d, s []float32, accumulate bool) {
+	if !accumulate {
+		copy(d, s)
+		return
+	}
+	s = s[:len(d)]
+	for i := range d {
+		d[i] += s[i]
+	}
 }
 
 // isContiguous reports whether l views a row-major block of shape.

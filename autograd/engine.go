@@ -87,7 +87,7 @@ func (t *Tensor) RetainGrad() *Tensor {
 // Detach returns a tensor that shares storage with t but is cut from the
 // graph and does not require grad.
 func (t *Tensor) Detach() *Tensor {
-	return &Tensor{shape: t.shape, dev: t.dev, buf: t.buf}
+	return newTensor(t.dev, t.buf, t.shape)
 }
 
 // ZeroGrad drops the accumulated gradient.
@@ -232,7 +232,7 @@ func (t *Tensor) AddInPlace(other *Tensor, alpha float32) *Tensor {
 	}
 	src := other
 	if alpha != 1 {
-		src = &Tensor{shape: other.shape, dev: other.dev, buf: other.dev.Alloc(other.Numel())}
+		src = newTensor(other.dev, other.dev.Alloc(other.Numel()), other.shape)
 		other.dev.Unary(OpMulScalar, OpParams{A: alpha}, src.buf, other.buf)
 	}
 	t.dev.Copy(t.shape, t.buf, Layout{Strides: contiguousStrides(t.shape)}, src.buf, broadcastLayout(src.shape, t.shape), true)

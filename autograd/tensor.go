@@ -29,6 +29,7 @@ const MaxDims = 16
 // autograd graph when it takes part in a gradient.
 type Tensor struct {
 	shape        []int
+	dims         [6]int // backing for shape up to 6-D, saving an allocation
 	dev          Device
 	buf          Buffer
 	requiresGrad bool
@@ -60,7 +61,14 @@ func checkRank(op string, shape []int) {
 
 // newTensor wraps a buffer; shape is copied.
 func newTensor(dev Device, buf Buffer, shape []int) *Tensor {
-	return &Tensor{shape: append([]int{}, shape...), dev: dev, buf: buf}
+	t := &Tensor{dev: dev, buf: buf}
+	if len(shape) <= len(t.dims) {
+		t.shape = t.dims[:len(shape):len(shape)]
+		copy(t.shape, shape)
+	} else {
+		t.shape = append([]int{}, shape...)
+	}
+	return t
 }
 
 // empty allocates a zeroed tensor of the given shape on dev.
