@@ -220,16 +220,7 @@ func topoOrder(root *node) []*node {
 // gradients are being recorded, because backward rules may have saved the
 // old values.
 func (t *Tensor) AddInPlace(other *Tensor, alpha float32) *Tensor {
-	if t.node != nil {
-		panic(fmt.Sprintf("autograd: AddInPlace: tensor of shape %v is the output of %s; in-place updates are only for leaves", t.shape, t.node.op))
-	}
-	if t.requiresGrad && IsGradEnabled() {
-		panic(fmt.Sprintf("autograd: AddInPlace: leaf of shape %v requires grad; update it inside NoGrad", t.shape))
-	}
-	sameDevice("AddInPlace", t, other)
-	if !sameShape(BroadcastShapes("AddInPlace", t.shape, other.shape), t.shape) {
-		panic(fmt.Sprintf("autograd: AddInPlace: shape %v does not broadcast to %v", other.shape, t.shape))
-	}
+	t.checkInPlace("AddInPlace", other)
 	src := other
 	if alpha != 1 {
 		src = newTensor(other.dev, other.dev.Alloc(other.Numel()), other.shape)
@@ -237,4 +228,26 @@ func (t *Tensor) AddInPlace(other *Tensor, alpha float32) *Tensor {
 	}
 	t.dev.Copy(t.shape, t.buf, Layout{Strides: contiguousStrides(t.shape)}, src.buf, broadcastLayout(src.shape, t.shape), true)
 	return t
+}
+
+// CopyFrom overwrites t's storage with src (broadcast to t's shape), as
+// torch's copy_, and returns t. The same rules as AddInPlace apply: use it
+// under NoGrad on a leaf (optimizer updates, loading weights).
+func (t *Tensor) CopyFrom(src *Tensor) *Tensor {
+	t.checkInPlace("CopyFrom", src)
+	t.dev.Copy(t.shape, t.buf, Layout{Strides: contiguousStrides(t.shape)}, src.buf, broadcastLayout(src.shape, t.shape), false)
+	return t
+}
+
+func (t *Tensor) checkInPlace(op string, other *Tensor) {
+	if t.node != nil {
+		panic(fmt.Sprintf("autograd: %s: tensor of shape %v is the output of %s; in-place updates are only for leaves", op, t.shape, t.node.op))
+	}
+	if t.requiresGrad && IsGradEnabled() {
+		panic(fmt.Sprintf("autograd: %s: leaf of shape %v requires grad; update it inside NoGrad", op, t.shape))
+	}
+	sameDevice(op, t, other)
+	if !sameShape(BroadcastShapes(op, t.shape, other.shape), t.shape) {
+		panic(fmt.Sprintf("autograd: %s: shape %v does not broadcast to %v", op, other.shape, t.shape))
+	}
 }

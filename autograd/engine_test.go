@@ -153,3 +153,11 @@ func TestAddInPlace(t *testing.T) {
 	assert.Panics(t, func() { ag.NoGrad(func() { h.AddInPlace(w, 1) }) }, "non-leaf")
 	assert.Panics(t, func() { ag.NoGrad(func() { w.AddInPlace(ag.Ones(3), 1) }) }, "shape")
 }
+
+func TestCopyFrom(t *testing.T) {
+	w := ag.Zeros(2, 2).SetRequiresGrad(true)
+	assert.Panics(t, func() { w.CopyFrom(ag.Ones(2, 2)) }, "grad enabled")
+	ag.NoGrad(func() { w.CopyFrom(ag.New([]float32{1, 2}, 2, 1)) })
+	assert.Equal(t, []float32{1, 1, 2, 2}, w.Data())
+	assert.True(t, w.RequiresGrad())
+}
