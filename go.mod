@@ -1,9 +1,10 @@
 module github.com/deepgo/deepgo
 
-go 1.26
+go 1.26.0
 
 require (
 	github.com/stretchr/testify v1.11.1
+	golang.org/x/sys v0.50.0
 	gorgonia.org/tensor v0.9.24
 )
 

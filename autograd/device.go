@@ -183,6 +183,75 @@ type Device interface {
 	// IndexAdd adds src[o, j, i] into dst[o, idx[j], i] (repeated indices
 	// accumulate); dst is [outer, n, inner], src [outer, len(idx), inner].
 	IndexAdd(dst, src Buffer, outer, n, inner int, idx []int)
+
+	// Im2col writes the patches of images [first, first+count) of x
+	// (g.N×g.C×g.H×g.W) into col: tap (c, kh, kw) of output position
+	// p = oh·OW + ow of image first+j goes to col[r·rowStride +
+	// j·imageStride + p] with r = (c·KH + kh)·KW + kw; taps in the padding
+	// write zero.
+	Im2col(g ConvGeom, col, x Buffer, first, count, rowStride, imageStride int)
+	// Col2im is Im2col's adjoint: it adds each col entry into the input
+	// element it was read from, accumulating into dx.
+	Col2im(g ConvGeom, dx, col Buffer, first, count, rowStride, imageStride int)
+	// DepthwiseConv2d sets y (N×C×OH×OW) to the convolution of each plane
+	// of x with its own KH×KW filter of w (C×KH×KW) plus b[c] (b may be nil).
+	DepthwiseConv2d(g ConvGeom, y, x, w, b Buffer)
+	// DepthwiseConv2dGrad sets dx and dw (either may be nil) from the
+	// output gradient gy of DepthwiseConv2d.
+	DepthwiseConv2dGrad(g ConvGeom, dx, dw, gy, x, w Buffer)
+
+	// MaxPool2d sets y to the window maxima of the g.N·g.C planes of x, as
+	// torch (first maximum wins, NaN propagates).
+	MaxPool2d(g ConvGeom, y, x Buffer)
+	// MaxPool2dGrad sets dx: each gy element goes to the element of x its
+	// window chose (the first equal to the forward output y, or the last NaN).
+	MaxPool2dGrad(g ConvGeom, dx, gy, x, y Buffer)
+	// AvgPool2d sets y to the window averages (no dilation); countPad
+	// counts padding in the divisor and divisor > 0 overrides it, as torch.
+	AvgPool2d(g ConvGeom, y, x Buffer, countPad bool, divisor int)
+	// AvgPool2dGrad sets dx from the output gradient of AvgPool2d.
+	AvgPool2dGrad(g ConvGeom, dx, gy Buffer, countPad bool, divisor int)
+	// AdaptiveAvgPool2d sets y (OH×OW per plane) to the averages over
+	// torch's adaptive windows [⌊o·H/OH⌋, ⌈(o+1)·H/OH⌉); kernel, stride,
+	// padding and dilation of g are unused.
+	AdaptiveAvgPool2d(g ConvGeom, y, x Buffer)
+	// AdaptiveAvgPool2dGrad sets dx from the output gradient.
+	AdaptiveAvgPool2dGrad(g ConvGeom, dx, gy Buffer)
+
+	// LayerNorm normalises rows rows of n elements (biased variance plus
+	// eps), scales by w and shifts by b along the row (either may be nil),
+	// and stores each row's mean and 1/√(var+eps).
+	LayerNorm(y, mean, rstd, x, w, b Buffer, rows, n int, eps float32)
+	// LayerNormGrad sets dx, dw and db (any may be nil) from the output
+	// gradient g and LayerNorm's saved mean and rstd.
+	LayerNormGrad(dx, dw, db, g, x, mean, rstd, w Buffer, rows, n int)
+	// ChannelStats sets the mean and biased variance of each channel of x
+	// viewed as [outer, c, inner], over outer and inner.
+	ChannelStats(mean, variance, x Buffer, outer, c, inner int)
+	// ChannelAffine sets y = x·scale[ch] + shift[ch] for x viewed as
+	// [outer, c, inner] (shift may be nil).
+	ChannelAffine(y, x, scale, shift Buffer, outer, c, inner int)
+	// ChannelNormGrad computes the gradients of y = x̂·w[ch] + b with
+	// x̂ = (x − mean[ch])·rstd[ch]: dw = Σ g·x̂, db = Σ g and dx, which
+	// includes the terms through the batch statistics when batchStats.
+	// Outputs may be nil; mean, rstd and w nil mean 0, 1 and 1.
+	ChannelNormGrad(dx, dw, db, g, x, mean, rstd, w Buffer, outer, c, inner int, batchStats bool)
+
+	// Gather sets dst[o, j, i] = src[o, idx[(o·k+j)·inner+i], i] for src
+	// viewed as [outer, n, inner] and dst as [outer, k, inner].
+	Gather(dst, src Buffer, outer, n, inner, k int, idx []int)
+	// ScatterAdd adds src[o, j, i] into dst[o, idx[(o·k+j)·inner+i], i]
+	// (repeated indices accumulate) for dst viewed as [outer, n, inner] and
+	// src as [outer, k, inner].
+	ScatterAdd(dst, src Buffer, outer, n, inner, k int, idx []int)
+	// SegmentSum sets row s of dst ([segments, inner]) to the sum of the
+	// rows r of src ([len(ids), inner]) with ids[r] == s.
+	SegmentSum(dst, src Buffer, ids []int, segments, inner int)
+
+	// CausalConv sets y[r, t] = Σ_{s≤t} k[r', s]·u[r, t−s] for the b·h rows
+	// of length l of u and y, where r' = r when kBatched and r mod h
+	// otherwise.
+	CausalConv(y, u, k Buffer, b, h, l int, kBatched bool)
 }
 
 var (
