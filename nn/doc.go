@@ -1,8 +1,9 @@
 // Package nn holds deepgo's module conventions and the basic layers built on
 // the autograd engine: trainable parameters and their PyTorch state_dict
 // names, train/eval mode and freezing over a whole model, weight
-// initialisation, Linear, Sequential, activations, Dropout, and safetensors
-// I/O that PyTorch reads and writes.
+// initialisation, Linear, Sequential, activations, Dropout, convolutions,
+// normalisation, pooling, Embedding, GRU and LSTM, and safetensors I/O that
+// PyTorch reads and writes.
 //
 // # Models are plain structs
 //
@@ -37,6 +38,11 @@
 // An embedded (anonymous) struct field is inlined as well, like a Python
 // subclass: the fields of an embedded Linear are "weight" and "bias".
 //
+// A slice or array of NamedParameter (or NamedBuffer) registers each entry
+// under its own Name, in order, as torch's register_parameter does: the
+// recurrent layers hold "weight_ih_l0", "weight_hh_l0", ... this way, in an
+// `nn:",inline"` field.
+//
 // Unexported fields are walked too, as PyTorch registers every attribute:
 // a model declared as struct{ fc1, fc2 *nn.Linear } in package main has the
 // parameters "fc1.weight", ... . The walker only reads such fields (and
@@ -49,11 +55,12 @@
 //
 // # Train and eval mode
 //
-// A layer whose behaviour depends on the mode embeds Mode (Dropout does,
-// and so will the normalisation layers): Train and Eval set every Mode found
-// in the model, and the layer checks Training(). The zero Mode is training
-// mode, as PyTorch modules start in training mode. Pass models to Train and
-// Eval by pointer so that the walker can set the modes it finds.
+// A layer whose behaviour depends on the mode embeds Mode (Dropout,
+// DropPath, BatchNorm1d/2d, and GRU and LSTM for their dropout between
+// layers do): Train and Eval set every Mode found in the model, and the
+// layer checks Training(). The zero Mode is training mode, as PyTorch
+// modules start in training mode. Pass models to Train and Eval by pointer
+// so that the walker can set the modes it finds.
 //
 // # Errors
 //

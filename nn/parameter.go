@@ -90,13 +90,16 @@ type ModeSetter interface {
 	SetTraining(on bool)
 }
 
-// NamedParameter is a parameter and its state_dict name.
+// NamedParameter is a parameter and its state_dict name. A model field of
+// type []NamedParameter registers its entries under their names (see the
+// package documentation).
 type NamedParameter struct {
 	Name  string
 	Param *Parameter
 }
 
-// NamedBuffer is a buffer and its state_dict name.
+// NamedBuffer is a buffer and its state_dict name; a []NamedBuffer field
+// registers its entries under their names, as []NamedParameter does.
 type NamedBuffer struct {
 	Name   string
 	Buffer *Buffer

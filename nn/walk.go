@@ -16,6 +16,8 @@ import (
 var (
 	paramType      = reflect.TypeFor[Parameter]()
 	bufferType     = reflect.TypeFor[Buffer]()
+	namedParamType = reflect.TypeFor[NamedParameter]()
+	namedBufType   = reflect.TypeFor[NamedBuffer]()
 	modeType       = reflect.TypeFor[Mode]()
 	modeSetterType = reflect.TypeFor[ModeSetter]()
 	autogradPkg    = reflect.TypeFor[autograd.Tensor]().PkgPath()
@@ -102,7 +104,17 @@ func (w *walker) walk(v reflect.Value, name string) {
 	case reflect.Struct:
 		w.walkStruct(v, name)
 	case reflect.Slice, reflect.Array:
-		if !mayHold(v.Type().Elem()) {
+		et := v.Type().Elem()
+		if !mayHold(et) {
+			return
+		}
+		if et == namedParamType || et == namedBufType {
+			// Entries registered by name (as torch's register_parameter
+			// and register_buffer): each under its own Name.
+			for i := 0; i < v.Len(); i++ {
+				e := v.Index(i)
+				w.walk(e.Field(1), join(name, e.Field(0).String()))
+			}
 			return
 		}
 		for i := 0; i < v.Len(); i++ {
