@@ -157,10 +157,7 @@ func (cpuDevice) Copy(shape []int, dst Buffer, ld Layout, src Buffer, ls Layout,
 		case id == 1 && is == 1 && !accumulate:
 			copy(d[pd:pd+n], s[ps:ps+n])
 		case id == 1 && is == 1:
-			dd, ss := d[pd:pd+n], s[ps:ps+n]
-			for i := range dd {
-				dd[i] += ss[i]
-			}
+			cpu.Add(d[pd:pd+n], d[pd:pd+n], s[ps:ps+n])
 		case accumulate:
 			for i := 0; i < n; i++ {
 				d[pd+i*id] += s[ps+i*is]
@@ -196,65 +193,49 @@ func (cpuDevice) Reduce(op ReduceOp, dst, src Buffer, outer, n, inner int) {
 	})
 }
 
+// softmaxColChunk is the column width of one task of the strided (inner > 1)
+// softmax: each task runs the vector kernels down the n rows of its columns.
+const softmaxColChunk = 256
+
+// softmaxSplit splits the softmax problem [outer, n, inner] over the worker
+// pool: whole rows to row (inner == 1), or column chunks of one outer slab to
+// cols.
+func softmaxSplit(outer, n, inner int, row func(o int), cols func(o, lo, hi int)) {
+	if inner == 1 {
+		cpu.ParallelFor(outer, max(1, grainElems/max(n, 1)), func(lo, hi int) {
+			for o := lo; o < hi; o++ {
+				row(o)
+			}
+		})
+		return
+	}
+	cw := min(inner, softmaxColChunk)
+	chunks := (inner + cw - 1) / cw
+	cpu.ParallelFor(outer*chunks, max(1, grainElems/max(n*cw, 1)), func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			o, c := t/chunks, (t%chunks)*cw
+			cols(o, c, min(c+cw, inner))
+		}
+	})
+}
+
 func (cpuDevice) Softmax(dst, src Buffer, outer, n, inner int, log bool) {
 	d, s := cpuData(dst), cpuData(src)
-	cpu.ParallelFor(outer*inner, max(1, grainElems/max(n, 1)), func(lo, hi int) {
-		for t := lo; t < hi; t++ {
-			o, i := t/inner, t%inner
-			base := o*n*inner + i
-			m := float32(math.Inf(-1))
-			for j := 0; j < n; j++ {
-				if v := s[base+j*inner]; v > m || v != v {
-					m = v
-				}
-			}
-			var sum float64
-			for j := 0; j < n; j++ {
-				e := float32(math.Exp(float64(s[base+j*inner] - m)))
-				if !log {
-					d[base+j*inner] = e
-				}
-				sum += float64(e)
-			}
-			if log {
-				ls := m + float32(math.Log(sum))
-				for j := 0; j < n; j++ {
-					d[base+j*inner] = s[base+j*inner] - ls
-				}
-			} else {
-				inv := float32(1 / sum)
-				for j := 0; j < n; j++ {
-					d[base+j*inner] *= inv
-				}
-			}
-		}
+	slab := n * inner
+	softmaxSplit(outer, n, inner, func(o int) {
+		cpu.SoftmaxRow(d[o*n:(o+1)*n], s[o*n:(o+1)*n], log)
+	}, func(o, lo, hi int) {
+		cpu.SoftmaxCols(d[o*slab:(o+1)*slab], s[o*slab:(o+1)*slab], n, inner, lo, hi, log)
 	})
 }
 
 func (cpuDevice) SoftmaxGrad(dx, g, y Buffer, outer, n, inner int, log bool) {
 	dd, gd, yd := cpuData(dx), cpuData(g), cpuData(y)
-	cpu.ParallelFor(outer*inner, max(1, grainElems/max(n, 1)), func(lo, hi int) {
-		for t := lo; t < hi; t++ {
-			o, i := t/inner, t%inner
-			base := o*n*inner + i
-			var dot float64
-			for j := 0; j < n; j++ {
-				k := base + j*inner
-				if log {
-					dot += float64(gd[k])
-				} else {
-					dot += float64(gd[k]) * float64(yd[k])
-				}
-			}
-			for j := 0; j < n; j++ {
-				k := base + j*inner
-				if log {
-					dd[k] = gd[k] - float32(math.Exp(float64(yd[k])))*float32(dot)
-				} else {
-					dd[k] = yd[k] * (gd[k] - float32(dot))
-				}
-			}
-		}
+	slab := n * inner
+	softmaxSplit(outer, n, inner, func(o int) {
+		cpu.SoftmaxRowGrad(dd[o*n:(o+1)*n], gd[o*n:(o+1)*n], yd[o*n:(o+1)*n], log)
+	}, func(o, lo, hi int) {
+		cpu.SoftmaxColsGrad(dd[o*slab:(o+1)*slab], gd[o*slab:(o+1)*slab], yd[o*slab:(o+1)*slab], n, inner, lo, hi, log)
 	})
 }
 
@@ -308,10 +289,7 @@ func copyRun(d, s []float32, accumulate bool) {
 		copy(d, s)
 		return
 	}
-	s = s[:len(d)]
-	for i := range d {
-		d[i] += s[i]
-	}
+	cpu.Add(d, d, s)
 }
 
 // isContiguous reports whether l views a row-major block of shape.
@@ -339,29 +317,11 @@ func isScalar(l Layout) bool {
 func reduceRow(op ReduceOp, row []float32) float32 {
 	switch op {
 	case ReduceSum:
-		var s0, s1, s2, s3 float64
-		i := 0
-		for ; i+4 <= len(row); i += 4 {
-			s0 += float64(row[i])
-			s1 += float64(row[i+1])
-			s2 += float64(row[i+2])
-			s3 += float64(row[i+3])
-		}
-		for ; i < len(row); i++ {
-			s0 += float64(row[i])
-		}
-		return float32(s0 + s1 + s2 + s3)
-	case ReduceMax, ReduceMin:
-		best := row[0]
-		for _, v := range row[1:] {
-			if v != v {
-				return v
-			}
-			if (op == ReduceMax && v > best) || (op == ReduceMin && v < best) {
-				best = v
-			}
-		}
-		return best
+		return float32(cpu.Sum(row))
+	case ReduceMax:
+		return cpu.Max(row)
+	case ReduceMin:
+		return cpu.Min(row)
 	case ReduceArgMax, ReduceArgMin:
 		bi, best := 0, row[0]
 		if best != best {
@@ -388,23 +348,17 @@ func reduceCols(op ReduceOp, dst, src []float32, n, stride int) {
 	case ReduceSum:
 		copy(dst, src[:w])
 		for j := 1; j < n; j++ {
-			r := src[j*stride : j*stride+w]
-			for i, v := range r {
-				dst[i] += v
-			}
+			cpu.Add(dst, dst, src[j*stride:j*stride+w])
 		}
 	case ReduceMax, ReduceMin:
+		// NaN wins; otherwise a later row replaces dst only when strictly
+		// larger (smaller).
 		copy(dst, src[:w])
 		for j := 1; j < n; j++ {
-			r := src[j*stride : j*stride+w]
-			for i, v := range r {
-				b := dst[i]
-				if b != b {
-					continue
-				}
-				if v != v || (op == ReduceMax && v > b) || (op == ReduceMin && v < b) {
-					dst[i] = v
-				}
+			if op == ReduceMax {
+				cpu.Maximum(dst, src[j*stride:j*stride+w], dst)
+			} else {
+				cpu.Minimum(dst, src[j*stride:j*stride+w], dst)
 			}
 		}
 	case ReduceArgMax, ReduceArgMin:
@@ -429,45 +383,64 @@ func reduceCols(op ReduceOp, dst, src []float32, n, stride int) {
 	}
 }
 
+// binaryRun sets out[i] = a[pa+i·ia] op b[pb+i·ib]. Contiguous and
+// scalar-broadcast operands of the arithmetic ops (and max/min) run the
+// vector kernels; the rest runs elementwise.
 func binaryRun(op BinaryOp, out []float32, a []float32, pa, ia int, b []float32, pb, ib int) {
 	n := len(out)
-	if ia == 1 && ib == 1 {
+	switch {
+	case ia == 1 && ib == 1:
 		as, bs := a[pa:pa+n], b[pb:pb+n]
 		switch op {
 		case OpAdd:
-			for i := range out {
-				out[i] = as[i] + bs[i]
-			}
+			cpu.Add(out, as, bs)
 			return
 		case OpSub:
-			for i := range out {
-				out[i] = as[i] - bs[i]
-			}
+			cpu.Sub(out, as, bs)
 			return
 		case OpMul:
-			for i := range out {
-				out[i] = as[i] * bs[i]
-			}
+			cpu.Mul(out, as, bs)
 			return
 		case OpDiv:
-			for i := range out {
-				out[i] = as[i] / bs[i]
-			}
+			cpu.Div(out, as, bs)
+			return
+		case OpMaximum:
+			cpu.Maximum(out, as, bs)
+			return
+		case OpMinimum:
+			cpu.Minimum(out, as, bs)
 			return
 		}
-	}
-	if ia == 1 && ib == 0 {
+	case ia == 1 && ib == 0:
 		as, bv := a[pa:pa+n], b[pb]
 		switch op {
 		case OpAdd:
-			for i := range out {
-				out[i] = as[i] + bv
-			}
+			cpu.AddScalar(out, as, bv)
+			return
+		case OpSub:
+			cpu.AddScalar(out, as, -bv) // a − b = a + (−b) exactly
 			return
 		case OpMul:
-			for i := range out {
-				out[i] = as[i] * bv
-			}
+			cpu.MulScalar(out, as, bv)
+			return
+		case OpDiv:
+			cpu.DivScalar(out, as, bv)
+			return
+		}
+	case ia == 0 && ib == 1:
+		av, bs := a[pa], b[pb:pb+n]
+		switch op {
+		case OpAdd:
+			cpu.AddScalar(out, bs, av)
+			return
+		case OpSub:
+			cpu.RSubScalar(out, bs, av)
+			return
+		case OpMul:
+			cpu.MulScalar(out, bs, av)
+			return
+		case OpDiv:
+			cpu.RDivScalar(out, bs, av)
 			return
 		}
 	}
@@ -536,61 +509,54 @@ func sigmoid64(x float64) float64 {
 	return e / (1 + e)
 }
 
+// unaryLoop sets d[i] = op(s[i]). The vector kernels of internal/cpu run
+// the arithmetic and the transcendental functions (within a few ulp of the
+// float64 results); the rest runs elementwise in float64.
 func unaryLoop(op UnaryOp, p OpParams, d, s []float32) {
 	s = s[:len(d)]
 	switch op {
 	case OpNeg:
-		for i, v := range s {
-			d[i] = -v
-		}
+		cpu.Neg(d, s)
 	case OpAddScalar:
-		for i, v := range s {
-			d[i] = v + p.A
-		}
+		cpu.AddScalar(d, s, p.A)
 	case OpMulScalar:
-		for i, v := range s {
-			d[i] = v * p.A
-		}
+		cpu.MulScalar(d, s, p.A)
 	case OpSquare:
-		for i, v := range s {
-			d[i] = v * v
-		}
+		cpu.Square(d, s)
 	case OpReciprocal:
-		for i, v := range s {
-			d[i] = 1 / v
-		}
+		cpu.RDivScalar(d, s, 1)
 	case OpRelu:
-		for i, v := range s {
-			if v > 0 || v != v {
-				d[i] = v
-			} else {
-				d[i] = 0
-			}
-		}
+		cpu.Relu(d, s)
+	case OpLeakyRelu:
+		cpu.LeakyRelu(d, s, p.A)
 	case OpAbs:
-		for i, v := range s {
-			d[i] = float32(math.Abs(float64(v)))
-		}
+		cpu.Abs(d, s)
 	case OpExp:
-		for i, v := range s {
-			d[i] = float32(math.Exp(float64(v)))
-		}
+		cpu.Exp(d, s)
 	case OpLog:
-		for i, v := range s {
-			d[i] = float32(math.Log(float64(v)))
-		}
+		cpu.Log(d, s)
 	case OpSqrt:
-		for i, v := range s {
-			d[i] = float32(math.Sqrt(float64(v)))
-		}
+		cpu.Sqrt(d, s)
 	case OpTanh:
-		for i, v := range s {
-			d[i] = float32(math.Tanh(float64(v)))
-		}
+		cpu.Tanh(d, s)
 	case OpSigmoid:
-		for i, v := range s {
-			d[i] = float32(sigmoid64(float64(v)))
+		cpu.Sigmoid(d, s)
+	case OpGeluErf:
+		cpu.GeluErf(d, s)
+	case OpGeluTanh:
+		cpu.GeluTanh(d, s)
+	case OpSilu:
+		cpu.Silu(d, s)
+	case OpSoftplus:
+		cpu.Softplus(d, s, p.A, p.B)
+	case OpElu:
+		cpu.Elu(d, s, p.A)
+	case OpClamp:
+		if p.A <= p.B {
+			cpu.Clamp(d, s, p.A, p.B)
+			return
 		}
+		fallthrough
 	default:
 		for i, v := range s {
 			d[i] = unaryScalar(op, p, v)
@@ -678,55 +644,61 @@ func unaryScalar(op UnaryOp, p OpParams, v float32) float32 {
 	panic("autograd: unknown unary op " + op.String())
 }
 
+// unaryGradLoop sets dx[i] = g[i]·op'(x[i]), from the forward input x and
+// output y, with the vector kernels where there is one.
 func unaryGradLoop(op UnaryOp, p OpParams, dx, g, x, y []float32) {
 	g = g[:len(dx)]
 	switch op {
 	case OpNeg:
-		for i, gv := range g {
-			dx[i] = -gv
-		}
+		cpu.Neg(dx, g)
 		return
 	case OpAddScalar:
 		copy(dx, g)
 		return
 	case OpMulScalar:
-		for i, gv := range g {
-			dx[i] = gv * p.A
-		}
+		cpu.MulScalar(dx, g, p.A)
 		return
 	case OpExp:
-		y = y[:len(dx)]
-		for i, gv := range g {
-			dx[i] = gv * y[i]
-		}
+		cpu.Mul(dx, g, y)
+		return
+	case OpLog:
+		cpu.Div(dx, g, x)
+		return
+	case OpSqrt:
+		cpu.SqrtGrad(dx, g, y)
 		return
 	case OpTanh:
-		y = y[:len(dx)]
-		for i, gv := range g {
-			dx[i] = gv * (1 - y[i]*y[i])
-		}
+		cpu.TanhGrad(dx, g, y)
 		return
 	case OpSigmoid:
-		y = y[:len(dx)]
-		for i, gv := range g {
-			dx[i] = gv * y[i] * (1 - y[i])
-		}
+		cpu.SigmoidGrad(dx, g, y)
 		return
 	case OpRelu:
-		x = x[:len(dx)]
-		for i, gv := range g {
-			if x[i] > 0 {
-				dx[i] = gv
-			} else {
-				dx[i] = 0
-			}
-		}
+		cpu.ReluGrad(dx, g, x)
+		return
+	case OpLeakyRelu:
+		cpu.LeakyReluGrad(dx, g, x, p.A)
 		return
 	case OpSquare:
-		x = x[:len(dx)]
-		for i, gv := range g {
-			dx[i] = 2 * gv * x[i]
-		}
+		cpu.SquareGrad(dx, g, x)
+		return
+	case OpClamp:
+		cpu.ClampGrad(dx, g, x, p.A, p.B)
+		return
+	case OpGeluErf:
+		cpu.GeluErfGrad(dx, g, x)
+		return
+	case OpGeluTanh:
+		cpu.GeluTanhGrad(dx, g, x)
+		return
+	case OpSilu:
+		cpu.SiluGrad(dx, g, x)
+		return
+	case OpSoftplus:
+		cpu.SoftplusGrad(dx, g, x, p.A, p.B)
+		return
+	case OpElu:
+		cpu.EluGrad(dx, g, x, p.A)
 		return
 	}
 	for i := range dx {

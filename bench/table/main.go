@@ -1,6 +1,6 @@
 // Command table runs deepgo's benchmarks in bench/ and their PyTorch twins
-// (bench/torch_core.py) side by side and prints a table of medians and
-// ratios. Run it from the repository root on an otherwise idle machine:
+// (every bench/torch_*.py script, whose results are merged) side by side and
+// prints a table of medians and ratios. Run it from the repository root on an otherwise idle machine:
 //
 //	go run ./bench/table -count 5
 //
@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -90,16 +91,38 @@ func runGo(count int, filter string) (map[string][]float64, error) {
 	return runs, nil
 }
 
+// runTorch runs every bench/torch_*.py script (each prints a JSON object of
+// benchmark name -> ns per run) and merges their results; a name defined by
+// two scripts is an error.
 func runTorch(python string, count int, filter string) (map[string][]float64, error) {
-	cmd := exec.Command(python, "bench/torch_core.py", "--count", strconv.Itoa(count), "--bench", filter)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
+	scripts, err := filepath.Glob(filepath.Join("bench", "torch_*.py"))
 	if err != nil {
 		return nil, err
 	}
+	if len(scripts) == 0 {
+		return nil, fmt.Errorf("no bench/torch_*.py scripts; run from the repository root")
+	}
+	sort.Strings(scripts)
 	runs := map[string][]float64{}
-	if err := json.Unmarshal(out, &runs); err != nil {
-		return nil, fmt.Errorf("reading PyTorch results: %v\n%s", err, out)
+	from := map[string]string{}
+	for _, script := range scripts {
+		cmd := exec.Command(python, script, "--count", strconv.Itoa(count), "--bench", filter)
+		cmd.Stderr = os.Stderr
+		out, err := cmd.Output()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", script, err)
+		}
+		part := map[string][]float64{}
+		if err := json.Unmarshal(out, &part); err != nil {
+			return nil, fmt.Errorf("reading %s results: %v\n%s", script, err, out)
+		}
+		for name, v := range part {
+			if prev, dup := from[name]; dup {
+				return nil, fmt.Errorf("benchmark %s is defined by both %s and %s", name, prev, script)
+			}
+			from[name] = script
+			runs[name] = v
+		}
 	}
 	return runs, nil
 }

@@ -20,24 +20,13 @@ func LayerNorm(y, mean, rstd, x, w, b []float32, rows, n int, eps float32) {
 			mean[r], rstd[r] = mf, rs
 			switch {
 			case w != nil && b != nil:
-				w, b := w[:n], b[:n]
-				for i, xv := range xr {
-					yr[i] = (xv-mf)*rs*w[i] + b[i]
-				}
+				lnAffineVec(yr, xr, w, b, mf, rs)
 			case w != nil:
-				w := w[:n]
-				for i, xv := range xr {
-					yr[i] = (xv - mf) * rs * w[i]
-				}
+				lnScaleVec(yr, xr, w, mf, rs)
 			case b != nil:
-				b := b[:n]
-				for i, xv := range xr {
-					yr[i] = (xv-mf)*rs + b[i]
-				}
+				lnShiftVec(yr, xr, b, mf, rs)
 			default:
-				for i, xv := range xr {
-					yr[i] = (xv - mf) * rs
-				}
+				lnNormVec(yr, xr, mf, rs)
 			}
 		}
 	})
@@ -71,15 +60,10 @@ func LayerNormGrad(dx, dw, db, g, x, mean, rstd, w []float32, rows, n int) {
 				a := float32(sg / float64(n))
 				c := float32(sgx/float64(n)) * rs * rs * rs // Σ g·w·x̂/n · rs, per unit of (x − m)
 				if w != nil {
-					w := w[:n]
-					for i, xv := range xr {
-						dr[i] = rs*(gr[i]*w[i]-a) - (xv-m)*c
-					}
+					lnGradWVec(dr, gr, w, xr, rs, a, m, c)
 					continue
 				}
-				for i, xv := range xr {
-					dr[i] = rs*(gr[i]-a) - (xv-m)*c
-				}
+				lnGradVec(dr, gr, xr, rs, a, m, c)
 			}
 		})
 	}
@@ -102,12 +86,8 @@ func LayerNormGrad(dx, dw, db, g, x, mean, rstd, w []float32, rows, n int) {
 			clear(fb)
 			for r := r0; r < min(r0+32, hi); r++ {
 				xr, gr := x[r*n:(r+1)*n], g[r*n:(r+1)*n]
-				xr = xr[:len(gr)]
-				m, rs := mean[r], rstd[r]
-				for i, gv := range gr {
-					fw[i] += gv * ((xr[i] - m) * rs)
-					fb[i] += gv
-				}
+				lnAccWVec(fw, fw, gr, xr, mean[r], rstd[r]) // fw += g·x̂
+				addVec(fb, fb, gr)
 			}
 			for i := range sw {
 				sw[i] += float64(fw[i])
@@ -249,116 +229,20 @@ func chanStat(mean, rstd []float32, ch int) (float32, float32) {
 	return m, rs
 }
 
-// The row reductions below accumulate in eight float32 lanes over blocks of
-// normBlock elements and add each block's total into float64: fast (the
-// lanes are independent) and accurate (no lane sums more than 32 values).
-const normBlock = 256
+// The row reductions below run the vector kernels of vmath: float32 lanes
+// added into float64 every 128 elements (no lane sums more than 16 values),
+// fast and accurate.
 
 // blockSum returns Σ x.
-func blockSum(x []float32) float64 {
-	var total float64
-	for len(x) > 0 {
-		b := x[:min(len(x), normBlock)]
-		x = x[len(b):]
-		var s0, s1, s2, s3, s4, s5, s6, s7 float32
-		i := 0
-		for ; i+8 <= len(b); i += 8 {
-			v := b[i : i+8 : i+8]
-			s0 += v[0]
-			s1 += v[1]
-			s2 += v[2]
-			s3 += v[3]
-			s4 += v[4]
-			s5 += v[5]
-			s6 += v[6]
-			s7 += v[7]
-		}
-		for ; i < len(b); i++ {
-			s0 += b[i]
-		}
-		total += float64(((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)))
-	}
-	return total
-}
+func blockSum(x []float32) float64 { return sumVec(x) }
 
 // blockDev returns Σ (x − m) and Σ (x − m)².
-func blockDev(x []float32, m float32) (float64, float64) {
-	var t1, t2 float64
-	for len(x) > 0 {
-		b := x[:min(len(x), normBlock)]
-		x = x[len(b):]
-		var a0, a1, a2, a3, q0, q1, q2, q3 float32
-		i := 0
-		for ; i+4 <= len(b); i += 4 {
-			v := b[i : i+4 : i+4]
-			d0, d1, d2, d3 := v[0]-m, v[1]-m, v[2]-m, v[3]-m
-			a0 += d0
-			a1 += d1
-			a2 += d2
-			a3 += d3
-			q0 += d0 * d0
-			q1 += d1 * d1
-			q2 += d2 * d2
-			q3 += d3 * d3
-		}
-		for ; i < len(b); i++ {
-			d := b[i] - m
-			a0 += d
-			q0 += d * d
-		}
-		t1 += float64((a0 + a1) + (a2 + a3))
-		t2 += float64((q0 + q1) + (q2 + q3))
-	}
-	return t1, t2
-}
+func blockDev(x []float32, m float32) (float64, float64) { return sumDevVec(x, m) }
 
 // blockGradSums returns Σ g·w and Σ g·w·(x − m) (w nil means 1).
 func blockGradSums(g, w, x []float32, m float32) (float64, float64) {
-	var t1, t2 float64
-	for off := 0; off < len(g); off += normBlock {
-		end := min(off+normBlock, len(g))
-		gb, xb := g[off:end], x[off:end]
-		xb = xb[:len(gb)]
-		var a0, a1, a2, a3, q0, q1, q2, q3 float32
-		i := 0
-		if w != nil {
-			wb := w[off:end]
-			wb = wb[:len(gb)]
-			for ; i+4 <= len(gb); i += 4 {
-				g0, g1, g2, g3 := gb[i]*wb[i], gb[i+1]*wb[i+1], gb[i+2]*wb[i+2], gb[i+3]*wb[i+3]
-				a0 += g0
-				a1 += g1
-				a2 += g2
-				a3 += g3
-				q0 += g0 * (xb[i] - m)
-				q1 += g1 * (xb[i+1] - m)
-				q2 += g2 * (xb[i+2] - m)
-				q3 += g3 * (xb[i+3] - m)
-			}
-			for ; i < len(gb); i++ {
-				gv := gb[i] * wb[i]
-				a0 += gv
-				q0 += gv * (xb[i] - m)
-			}
-		} else {
-			for ; i+4 <= len(gb); i += 4 {
-				g0, g1, g2, g3 := gb[i], gb[i+1], gb[i+2], gb[i+3]
-				a0 += g0
-				a1 += g1
-				a2 += g2
-				a3 += g3
-				q0 += g0 * (xb[i] - m)
-				q1 += g1 * (xb[i+1] - m)
-				q2 += g2 * (xb[i+2] - m)
-				q3 += g3 * (xb[i+3] - m)
-			}
-			for ; i < len(gb); i++ {
-				a0 += gb[i]
-				q0 += gb[i] * (xb[i] - m)
-			}
-		}
-		t1 += float64((a0 + a1) + (a2 + a3))
-		t2 += float64((q0 + q1) + (q2 + q3))
+	if w == nil {
+		return gradSumsVec(g, x, m)
 	}
-	return t1, t2
+	return gradSumsWVec(g, w, x, m)
 }
