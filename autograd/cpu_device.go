@@ -180,9 +180,15 @@ func (cpuDevice) Reduce(op ReduceOp, dst, src Buffer, outer, n, inner int) {
 		})
 		return
 	}
-	// Reduce whole rows of length inner at a time; split inner into column
-	// chunks so that a single outer slice still uses every worker.
-	cols := max(1, min(inner, grainElems/max(n, 1)))
+	// Reduce whole rows of length inner at a time, in column chunks that are
+	// wide enough for the vector kernels (at least 64) and whose partial
+	// results stay in L1 (at most 4096); when there are fewer chunks than
+	// workers, split the columns further so a single outer slice still uses
+	// every worker.
+	cols := min(inner, 4096)
+	if w := cpu.Workers(); outer*((inner+cols-1)/cols) < w {
+		cols = min(inner, max(64, (inner+w-1)/w))
+	}
 	chunks := (inner + cols - 1) / cols
 	cpu.ParallelFor(outer*chunks, 1, func(lo, hi int) {
 		for t := lo; t < hi; t++ {
