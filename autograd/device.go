@@ -153,7 +153,9 @@ type Device interface {
 	// Unary sets dst[i] = op(x[i]).
 	Unary(op UnaryOp, p OpParams, dst, x Buffer)
 	// UnaryGrad sets dx[i] = g[i]·op'(x[i]), given the forward input x and
-	// output y (either may be used).
+	// output y; only the one the derivative reads is passed, the other is
+	// nil (exp, sqrt, rsqrt, tanh, sigmoid and reciprocal read y; neg,
+	// scalar add/mul and sign read neither; the rest read x).
 	UnaryGrad(op UnaryOp, p OpParams, dx, g, x, y Buffer)
 	// Binary sets dst[idx] = op(a[la(idx)], b[lb(idx)]) over shape; dst is
 	// contiguous with that shape, la and lb are broadcast layouts.

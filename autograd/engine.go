@@ -5,14 +5,27 @@ import (
 	"sync/atomic"
 )
 
-// node is one recorded operation: the op's name, its inputs and the rule
-// that maps the gradient of its output to gradients of its inputs.
+// node is one recorded operation: the op's name, an edge per input and the
+// rule that maps the gradient of its output to gradients of its inputs. A
+// node refers to its inputs' producers, not to the input tensors, so an
+// intermediate result is freed as soon as neither the program nor a
+// backward rule that needs its values holds it.
 type node struct {
 	op       string
-	out      *Tensor
-	inputs   []*Tensor
+	out      *Tensor // set by RetainGrad only
+	edges    []edge
 	backward func(g *Tensor) []*Tensor
 	released bool
+	dims     [6]int
+	shape    []int // the output's shape
+}
+
+// edge links a node to one input: the node that produced it, or the leaf
+// itself when it is a leaf that requires grad. An input that needs no
+// gradient has a zero edge.
+type edge struct {
+	node *node
+	leaf *Tensor
 }
 
 // gradDisabled counts nested no-grad scopes. The tape is single-goroutine
@@ -49,7 +62,23 @@ func record(op string, out *Tensor, inputs []*Tensor, backward func(g *Tensor) [
 		return
 	}
 	out.requiresGrad = true
-	out.node = &node{op: op, out: out, inputs: inputs, backward: backward}
+	n := &node{op: op, backward: backward, edges: make([]edge, len(inputs))}
+	if len(out.shape) <= len(n.dims) {
+		n.shape = n.dims[:len(out.shape):len(out.shape)]
+		copy(n.shape, out.shape)
+	} else {
+		n.shape = append([]int{}, out.shape...)
+	}
+	for i, in := range inputs {
+		switch {
+		case in == nil || !in.requiresGrad:
+		case in.node != nil:
+			n.edges[i].node = in.node
+		default:
+			n.edges[i].leaf = in
+		}
+	}
+	out.node = n
 }
 
 // RequiresGrad reports whether gradients flow to or through the tensor.
@@ -81,6 +110,9 @@ func (t *Tensor) GradFn() string {
 // RetainGrad asks Backward to store this non-leaf tensor's gradient in Grad.
 func (t *Tensor) RetainGrad() *Tensor {
 	t.retainGrad = true
+	if t.node != nil {
+		t.node.out = t
+	}
 	return t
 }
 
@@ -144,27 +176,33 @@ func (t *Tensor) BackwardWith(seed *Tensor, retainGraph bool) {
 				accumulate(n.out, g)
 			}
 			ins := n.backward(g)
-			for j, in := range n.inputs {
-				if in == nil || !in.requiresGrad || j >= len(ins) || ins[j] == nil {
+			for j, e := range n.edges {
+				if (e.node == nil && e.leaf == nil) || j >= len(ins) || ins[j] == nil {
 					continue
 				}
 				gi := ins[j]
-				if !sameShape(gi.shape, in.shape) {
-					panic(fmt.Sprintf("autograd: internal error: backward of %s gave gradient of shape %v for input %d of shape %v", n.op, gi.shape, j, in.shape))
-				}
-				if in.node == nil {
-					accumulate(in, gi)
-				} else if prev := grads[in.node]; prev != nil {
-					grads[in.node] = prev.Add(gi)
+				var shape []int
+				if e.leaf != nil {
+					shape = e.leaf.shape
 				} else {
-					grads[in.node] = gi
+					shape = e.node.shape
+				}
+				if !sameShape(gi.shape, shape) {
+					panic(fmt.Sprintf("autograd: internal error: backward of %s gave gradient of shape %v for input %d of shape %v", n.op, gi.shape, j, shape))
+				}
+				if e.leaf != nil {
+					accumulate(e.leaf, gi)
+				} else if prev := grads[e.node]; prev != nil {
+					grads[e.node] = prev.Add(gi)
+				} else {
+					grads[e.node] = gi
 				}
 			}
 		}
 		if !retainGraph {
 			n.released = true
 			n.backward = nil
-			n.inputs = nil
+			n.edges = nil
 		}
 	}
 }
@@ -196,12 +234,12 @@ func topoOrder(root *node) []*node {
 		if f.n.released {
 			panic(fmt.Sprintf(releasedMsg, f.n.op))
 		}
-		if f.next < len(f.n.inputs) {
-			in := f.n.inputs[f.next]
+		if f.next < len(f.n.edges) {
+			in := f.n.edges[f.next].node
 			f.next++
-			if in != nil && in.node != nil && !visited[in.node] {
-				visited[in.node] = true
-				stack = append(stack, frame{n: in.node})
+			if in != nil && !visited[in] {
+				visited[in] = true
+				stack = append(stack, frame{n: in})
 			}
 			continue
 		}

@@ -2,7 +2,9 @@ package autograd_test
 
 import (
 	"math"
+	"runtime"
 	"testing"
+	"time"
 
 	ag "github.com/deepgo/deepgo/autograd"
 	"github.com/stretchr/testify/assert"
@@ -160,4 +162,22 @@ func TestCopyFrom(t *testing.T) {
 	ag.NoGrad(func() { w.CopyFrom(ag.New([]float32{1, 2}, 2, 1)) })
 	assert.Equal(t, []float32{1, 1, 2, 2}, w.Data())
 	assert.True(t, w.RequiresGrad())
+}
+
+// The graph refers to producers, not to intermediate tensors: a result that
+// no backward rule needs is freed while the graph is alive.
+func TestGraphDoesNotKeepUnneededIntermediates(t *testing.T) {
+	x := ag.NewRNG(1).Normal(0, 1, 256, 256).SetRequiresGrad(true)
+	freed := make(chan struct{}, 1)
+	h := x.MulScalar(2)
+	runtime.AddCleanup(h, func(struct{}) { freed <- struct{}{} }, struct{}{})
+	y := h.Add(ag.Ones(256)).Sum()
+	h = nil
+	for i := 0; i < 5 && len(freed) == 0; i++ {
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
+	assert.Len(t, freed, 1, "the intermediate was freed before Backward")
+	y.Backward()
+	assert.Equal(t, float32(2), x.Grad.At(3, 4))
 }

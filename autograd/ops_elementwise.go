@@ -93,12 +93,33 @@ func sumTo(g *Tensor, shape []int) *Tensor {
 func (t *Tensor) unary(op UnaryOp, p OpParams) *Tensor {
 	out := empty(t.dev, t.shape)
 	t.dev.Unary(op, p, out.buf, t.buf)
+	// Keep only the forward values the derivative reads, so that, e.g., the
+	// input of a MulScalar can be freed before backward.
+	var xb, yb Buffer
+	switch usesX, usesY := unaryUses(op); {
+	case usesX:
+		xb = t.buf
+	case usesY:
+		yb = out.buf
+	}
 	record(op.String(), out, []*Tensor{t}, func(g *Tensor) []*Tensor {
 		dx := empty(g.dev, g.shape)
-		g.dev.UnaryGrad(op, p, dx.buf, g.buf, t.buf, out.buf)
+		g.dev.UnaryGrad(op, p, dx.buf, g.buf, xb, yb)
 		return []*Tensor{dx}
 	})
 	return out
+}
+
+// unaryUses reports which forward values op's derivative reads: the input
+// x, the output y, or neither. Device.UnaryGrad receives nil for the others.
+func unaryUses(op UnaryOp) (x, y bool) {
+	switch op {
+	case OpNeg, OpAddScalar, OpMulScalar, OpSign:
+		return false, false
+	case OpExp, OpSqrt, OpRsqrt, OpTanh, OpSigmoid, OpReciprocal:
+		return false, true
+	}
+	return true, false
 }
 
 // Neg returns −x.
@@ -218,8 +239,9 @@ func binaryForward(name string, op BinaryOp, a, b *Tensor) *Tensor {
 // Add returns a + b with broadcasting.
 func (t *Tensor) Add(b *Tensor) *Tensor {
 	out := binaryForward("Add", OpAdd, t, b)
+	ra, rb := gradShape(t, out), gradShape(b, out)
 	record("Add", out, []*Tensor{t, b}, func(g *Tensor) []*Tensor {
-		return []*Tensor{gradIf(t, func() *Tensor { return sumTo(g, t.shape) }), gradIf(b, func() *Tensor { return sumTo(g, b.shape) })}
+		return []*Tensor{ra.of(g, false), rb.of(g, false)}
 	})
 	return out
 }
@@ -227,10 +249,42 @@ func (t *Tensor) Add(b *Tensor) *Tensor {
 // Sub returns a − b with broadcasting.
 func (t *Tensor) Sub(b *Tensor) *Tensor {
 	out := binaryForward("Sub", OpSub, t, b)
+	ra, rb := gradShape(t, out), gradShape(b, out)
 	record("Sub", out, []*Tensor{t, b}, func(g *Tensor) []*Tensor {
-		return []*Tensor{gradIf(t, func() *Tensor { return sumTo(g, t.shape) }), gradIf(b, func() *Tensor { return sumTo(g.Neg(), b.shape) })}
+		return []*Tensor{ra.of(g, false), rb.of(g, true)}
 	})
 	return out
+}
+
+// reducedGrad remembers, for an input of a linear op, whether it needs a
+// gradient and the shape to reduce the output gradient to, without keeping
+// the input itself (and its storage) alive.
+type reducedGrad struct {
+	need  bool
+	shape []int // nil when the input has the output's shape
+}
+
+func gradShape(in, out *Tensor) reducedGrad {
+	r := reducedGrad{need: in.requiresGrad}
+	if r.need && !sameShape(in.shape, out.shape) {
+		r.shape = append([]int{}, in.shape...)
+	}
+	return r
+}
+
+// of returns g (negated when neg) reduced to the input's shape, or nil when
+// the input needs no gradient.
+func (r reducedGrad) of(g *Tensor, neg bool) *Tensor {
+	if !r.need {
+		return nil
+	}
+	if neg {
+		g = g.Neg()
+	}
+	if r.shape == nil {
+		return g
+	}
+	return sumTo(g, r.shape)
 }
 
 // Mul returns a·b elementwise with broadcasting.

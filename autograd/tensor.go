@@ -28,8 +28,7 @@ const MaxDims = 16
 // Tensor is an N-dimensional array of float32 on a device, and a node in the
 // autograd graph when it takes part in a gradient.
 type Tensor struct {
-	shape        []int
-	dims         [6]int // backing for shape up to 6-D, saving an allocation
+	shape        []int // never shares memory with the struct: backward rules keep shapes without keeping tensors
 	dev          Device
 	buf          Buffer
 	requiresGrad bool
@@ -61,14 +60,7 @@ func checkRank(op string, shape []int) {
 
 // newTensor wraps a buffer; shape is copied.
 func newTensor(dev Device, buf Buffer, shape []int) *Tensor {
-	t := &Tensor{dev: dev, buf: buf}
-	if len(shape) <= len(t.dims) {
-		t.shape = t.dims[:len(shape):len(shape)]
-		copy(t.shape, shape)
-	} else {
-		t.shape = append([]int{}, shape...)
-	}
-	return t
+	return &Tensor{dev: dev, buf: buf, shape: append(make([]int, 0, len(shape)), shape...)}
 }
 
 // empty allocates a zeroed tensor of the given shape on dev.
