@@ -32,6 +32,18 @@ type LoaderConfig struct {
 	// position in the epoch), so augmentations are reproducible and differ
 	// from epoch to epoch.
 	Transforms []Transform
+	// Shards, when above 1, splits every epoch across that many processes
+	// of a data-parallel run, as torch's DistributedSampler does: the
+	// epoch's order is padded to a multiple of Shards by repeating its
+	// first examples, and this loader yields every Shards-th example of
+	// it, starting at position Shard. Every shard then has the same number
+	// of batches, and batch k of all the shards together holds the examples
+	// of batch k of the same loader unsharded with BatchSize·Shards (when
+	// Shards divides the dataset's size), each with the augmentation it
+	// gets there. 0 and 1 do not shard. Package dist sets these fields.
+	Shards int
+	// Shard is this loader's shard, in [0, Shards): the process's rank.
+	Shard int
 }
 
 // Loader cuts a dataset into batches of tensors, epoch by epoch, as
@@ -57,12 +69,30 @@ func NewLoader(ds Dataset, cfg LoaderConfig) (*Loader, error) {
 	if ds.Len() == 0 {
 		return nil, fmt.Errorf("data: NewLoader: the dataset is empty")
 	}
-	if cfg.DropLast && ds.Len() < cfg.BatchSize {
-		return nil, fmt.Errorf("data: NewLoader: DropLast with BatchSize %d leaves no batch of a dataset of %d examples", cfg.BatchSize, ds.Len())
+	if cfg.Shards < 0 || (cfg.Shards <= 1 && cfg.Shard != 0) || (cfg.Shards > 1 && (cfg.Shard < 0 || cfg.Shard >= cfg.Shards)) {
+		return nil, fmt.Errorf("data: NewLoader: Shard %d of Shards %d; Shard must be in [0, Shards)", cfg.Shard, cfg.Shards)
 	}
-	cfg.Transforms = slices.Clone(cfg.Transforms)
-	return &Loader{ds: ds, cfg: cfg}, nil
+	l := &Loader{ds: ds, cfg: cfg}
+	if cfg.DropLast && l.size() < cfg.BatchSize {
+		return nil, fmt.Errorf("data: NewLoader: DropLast with BatchSize %d leaves no batch of a dataset of %d examples (%d per shard)", cfg.BatchSize, ds.Len(), l.size())
+	}
+	l.cfg.Transforms = slices.Clone(cfg.Transforms)
+	return l, nil
 }
+
+// shards returns the number of shards (1 when not sharded).
+func (l *Loader) shards() int { return max(l.cfg.Shards, 1) }
+
+// size returns the number of examples in an epoch of this loader: the
+// dataset's, or one shard's.
+func (l *Loader) size() int {
+	s := l.shards()
+	return (l.ds.Len() + s - 1) / s
+}
+
+// position returns the position in the whole (padded) epoch of the
+// example at position p of this loader's epoch.
+func (l *Loader) position(p int) int { return p*l.shards() + l.cfg.Shard }
 
 // Dataset returns the loader's dataset.
 func (l *Loader) Dataset() Dataset { return l.ds }
@@ -70,9 +100,10 @@ func (l *Loader) Dataset() Dataset { return l.ds }
 // Config returns the loader's configuration.
 func (l *Loader) Config() LoaderConfig { return l.cfg }
 
-// Len returns the number of batches in an epoch.
+// Len returns the number of batches in an epoch (of this loader's shard,
+// when sharded).
 func (l *Loader) Len() int {
-	n, b := l.ds.Len(), l.cfg.BatchSize
+	n, b := l.size(), l.cfg.BatchSize
 	if l.cfg.DropLast {
 		return n / b
 	}
@@ -81,17 +112,27 @@ func (l *Loader) Len() int {
 
 // Order returns the order in which epoch visits the dataset's indices:
 // 0, 1, ..., n−1 without Shuffle, and a permutation drawn from
-// (Seed, epoch) with it.
+// (Seed, epoch) with it. A sharded loader returns its shard's part of that
+// order (see LoaderConfig.Shards).
 func (l *Loader) Order(epoch int) []int {
 	n := l.ds.Len()
+	var order []int
 	if !l.cfg.Shuffle {
-		order := make([]int, n)
+		order = make([]int, n)
 		for i := range order {
 			order[i] = i
 		}
+	} else {
+		order = autograd.NewRNG(mix(l.cfg.Seed, orderSalt, uint64(epoch))).Perm(n)
+	}
+	if l.shards() == 1 {
 		return order
 	}
-	return autograd.NewRNG(mix(l.cfg.Seed, orderSalt, uint64(epoch))).Perm(n)
+	shard := make([]int, l.size())
+	for p := range shard {
+		shard[p] = order[l.position(p)%n]
+	}
+	return shard
 }
 
 // Batch is a batch of examples stacked into tensors.
@@ -135,7 +176,7 @@ func (l *Loader) build(order []int, epoch, k int) (*Batch, error) {
 			return nil, fmt.Errorf("data: epoch %d, batch %d: example %d: %w", epoch, k, idx, err)
 		}
 		if len(l.cfg.Transforms) > 0 {
-			rng := autograd.NewRNG(mix(l.cfg.Seed, transformSalt, uint64(epoch), uint64(lo+j)))
+			rng := autograd.NewRNG(mix(l.cfg.Seed, transformSalt, uint64(epoch), uint64(l.position(lo+j))))
 			for _, tf := range l.cfg.Transforms {
 				if ex, err = tf(ex, rng); err != nil {
 					return nil, fmt.Errorf("data: epoch %d, batch %d: example %d: %w", epoch, k, idx, err)

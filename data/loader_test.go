@@ -259,3 +259,75 @@ func TestIterPosition(t *testing.T) {
 	_, k = it.Position()
 	assert.Equal(t, 2, k)
 }
+
+func TestLoaderShardsSplitTheEpoch(t *testing.T) {
+	ds := seq(t, 48)
+	// A transform that draws from its generator, to check that each
+	// example gets the augmentation it gets in the unsharded loader.
+	noise := func(ex Example, rng *autograd.RNG) (Example, error) {
+		ex.Data[1] += rng.Float32()
+		return ex, nil
+	}
+	cfg := LoaderConfig{BatchSize: 8, Shuffle: true, Seed: 5, Transforms: []Transform{noise}}
+	whole := cfg
+	whole.BatchSize = 24
+	lw := newLoader(t, ds, whole)
+	var shards []*Loader
+	for r := range 3 {
+		c := cfg
+		c.Shards, c.Shard = 3, r
+		shards = append(shards, newLoader(t, ds, c))
+		assert.Equal(t, lw.Len(), shards[r].Len())
+	}
+	for epoch := range 2 {
+		want := collect(t, lw, epoch, 0)
+		got := [][]*Batch{collect(t, shards[0], epoch, 0), collect(t, shards[1], epoch, 0), collect(t, shards[2], epoch, 0)}
+		for k, wb := range want {
+			// Batch k of shard r holds the positions r, r+3, ... of the
+			// whole loader's batch k.
+			wx := wb.X.Data()
+			for r := range 3 {
+				b := got[r][k]
+				require.Equal(t, 8, b.Size())
+				gx := b.X.Data()
+				for j := range 8 {
+					p := 3*j + r
+					assert.Equal(t, wb.Indices[p], b.Indices[j], "epoch %d batch %d shard %d example %d", epoch, k, r, j)
+					assert.Equal(t, wx[2*p:2*p+2], gx[2*j:2*j+2], "augmentation of epoch %d batch %d shard %d example %d", epoch, k, r, j)
+				}
+			}
+		}
+	}
+}
+
+func TestLoaderShardsPadTheLastBatch(t *testing.T) {
+	ds := seq(t, 10)
+	var seen []int
+	for r := range 4 {
+		l := newLoader(t, ds, LoaderConfig{BatchSize: 2, Shards: 4, Shard: r})
+		assert.Equal(t, 2, l.Len(), "every shard has ceil(10/4) = 3 examples, in 2 batches")
+		order := l.Order(0)
+		require.Len(t, order, 3)
+		seen = append(seen, order...)
+		bs := collect(t, l, 0, 0)
+		require.Len(t, bs, 2)
+		assert.Equal(t, 1, bs[1].Size())
+	}
+	// 12 positions: the 10 examples, then the first two again.
+	count := map[int]int{}
+	for _, i := range seen {
+		count[i]++
+	}
+	assert.Len(t, count, 10)
+	assert.Equal(t, 2, count[0])
+	assert.Equal(t, 2, count[1])
+
+	l := newLoader(t, ds, LoaderConfig{BatchSize: 2, DropLast: true, Shards: 4, Shard: 3})
+	assert.Equal(t, 1, l.Len())
+	_, err := NewLoader(ds, LoaderConfig{BatchSize: 4, DropLast: true, Shards: 4})
+	assert.ErrorContains(t, err, "leaves no batch")
+	for _, c := range [][2]int{{2, 2}, {2, -1}, {0, 1}, {-1, 0}} {
+		_, err := NewLoader(ds, LoaderConfig{BatchSize: 1, Shards: c[0], Shard: c[1]})
+		assert.ErrorContains(t, err, "Shard", "Shards %d Shard %d", c[0], c[1])
+	}
+}

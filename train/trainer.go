@@ -51,6 +51,28 @@ type Metric struct {
 	HigherIsBetter bool
 }
 
+// Parallel connects a Trainer to the other processes of a data-parallel
+// run, each of which trains a replica of the model on its own shard of the
+// data (see data.LoaderConfig.Shards). Package dist's DataParallel
+// implements it over MPI.
+//
+// Both methods are collective: every process must call them the same
+// number of times in the same order, which a Trainer does when every
+// process runs it with the same settings (the same steps, EvalEvery and
+// Val, set on every process or on none).
+type Parallel interface {
+	// AllReduceGradients replaces the gradient of every parameter in
+	// params by its mean over the processes. The Trainer calls it in every
+	// step after the backward pass, before clipping and the optimizer step.
+	AllReduceGradients(params []*nn.Parameter) error
+	// AllReduceSums replaces every value in sums by its sum over the
+	// processes, the same on every process. The Trainer calls it with its
+	// metric sums (loss, example counts, ...) before it turns them into
+	// means, so that every process records the same metrics, averaged over
+	// the examples of all processes.
+	AllReduceSums(sums []float64) error
+}
+
 // Trainer runs a training loop. Set its fields, then call Fit (after
 // Resume, to continue a run). Model, Step, Optimizer, Train and either
 // Epochs or MaxSteps are required; everything else is optional.
@@ -133,6 +155,16 @@ type Trainer struct {
 	// History is the metrics history, one record per evaluation (Resume
 	// restores it).
 	History History
+
+	// Parallel, when set, makes the Trainer one of several processes
+	// training the model data-parallel (see Parallel and package dist):
+	// gradients are averaged over the processes before every optimizer
+	// step, and the recorded metrics, Evaluate's included, over all their
+	// examples, so that every process records the same history and takes
+	// the same early-stopping decision. Evaluate is then collective: call
+	// it on every process. Set Dir, Out and Progress so that one process
+	// writes files and prints (dist.DataParallel.Setup does).
+	Parallel Parallel
 
 	step     int
 	elapsed  float64
@@ -363,6 +395,11 @@ func (t *Trainer) trainStep(b *data.Batch, params []*nn.Parameter) error {
 		return fmt.Errorf("train: step %d (epoch %d, batch %d): the loss is %v; lower the learning rate, clip gradients (ClipGradNorm) or check the data", t.step, b.Epoch, b.Index, loss)
 	}
 	out.Loss.Backward()
+	if t.Parallel != nil {
+		if err := t.Parallel.AllReduceGradients(params); err != nil {
+			return fmt.Errorf("train: step %d: %w", t.step, err)
+		}
+	}
 	if t.ClipGradNorm > 0 {
 		optim.ClipGradNorm(params, t.ClipGradNorm, 2)
 	}
@@ -470,6 +507,11 @@ func (t *Trainer) Evaluate(l *data.Loader) (map[string]float64, error) {
 	if err := it.Err(); err != nil {
 		return nil, fmt.Errorf("train: Evaluate: %w", err)
 	}
+	if t.Parallel != nil {
+		if err := t.allReduceSums(&lossSum, &n, &correct, &labelled, sums); err != nil {
+			return nil, fmt.Errorf("train: Evaluate: %w", err)
+		}
+	}
 	res := map[string]float64{"loss": lossSum / n}
 	if labelled > 0 {
 		res["accuracy"] = correct / labelled
@@ -480,10 +522,34 @@ func (t *Trainer) Evaluate(l *data.Loader) (map[string]float64, error) {
 	return res, nil
 }
 
+// allReduceSums sums metric accumulators (the loss, example and label
+// counts, and the user metrics by name) over the processes of a
+// data-parallel run, in place.
+func (t *Trainer) allReduceSums(loss, n, correct, labelled *float64, sums map[string]float64) error {
+	vals := []float64{*loss, *n, *correct, *labelled}
+	for _, m := range t.Metrics {
+		vals = append(vals, sums[m.Name])
+	}
+	if err := t.Parallel.AllReduceSums(vals); err != nil {
+		return err
+	}
+	*loss, *n, *correct, *labelled = vals[0], vals[1], vals[2], vals[3]
+	for i, m := range t.Metrics {
+		sums[m.Name] = vals[4+i]
+	}
+	return nil
+}
+
 // evaluate records the training window and the validation metrics in the
 // history, tracks the best score, saves the best checkpoint and the
 // history files.
 func (t *Trainer) evaluate(prog *progress) error {
+	if t.Parallel != nil {
+		w := &t.win
+		if err := t.allReduceSums(&w.lossSum, &w.examples, &w.correct, &w.labelled, w.metricSums); err != nil {
+			return fmt.Errorf("train: step %d: %w", t.step, err)
+		}
+	}
 	rec := Record{Step: t.step, Epoch: float64(t.step) / float64(t.Train.Len()), Values: map[string]float64{}}
 	if t.win.examples > 0 {
 		rec.Values["loss"] = t.win.lossSum / t.win.examples

@@ -3,6 +3,7 @@ package train
 import (
 	"bytes"
 	"context"
+	"errors"
 	"image/png"
 	"math"
 	"os"
@@ -404,4 +405,72 @@ func TestHistoryCSV(t *testing.T) {
 	assert.Error(t, err)
 	_, err = ReadHistoryCSV(strings.NewReader("step,epoch,x\n1,1,abc\n"))
 	assert.ErrorContains(t, err, "line 2")
+}
+
+// twin is a Parallel that stands for two processes training on the same
+// data: the mean of two equal gradients is the gradient, the sum of two
+// equal sums is twice it.
+type twin struct {
+	gradCalls, sumCalls int
+	params              int
+	failAt              int // fail the gradCalls-th call when positive
+}
+
+func (p *twin) AllReduceGradients(params []*nn.Parameter) error {
+	p.gradCalls++
+	p.params = len(params)
+	for _, q := range params {
+		if q.Grad == nil {
+			return errors.New("twin: a parameter has no gradient")
+		}
+	}
+	if p.gradCalls == p.failAt {
+		return errors.New("twin: rank 1 is gone")
+	}
+	return nil
+}
+
+func (p *twin) AllReduceSums(sums []float64) error {
+	p.sumCalls++
+	for i := range sums {
+		sums[i] *= 2
+	}
+	return nil
+}
+
+func TestParallelHooks(t *testing.T) {
+	const steps = 20
+	ref, mref := setup(t, "", steps)
+	_, err := ref.Fit(context.Background())
+	require.NoError(t, err)
+
+	tr, m := setup(t, "", steps)
+	p := &twin{}
+	tr.Parallel = p
+	_, err = tr.Fit(context.Background())
+	require.NoError(t, err)
+	bitsEqual(t, weights(mref), weights(m))
+	assert.Equal(t, steps, p.gradCalls)
+	assert.Equal(t, 4, p.params)
+	evals := len(tr.History.Records)
+	assert.Equal(t, 3, evals, "steps 7, 14 and 20")
+	assert.Equal(t, 2*evals, p.sumCalls, "the training window and the validation set at every evaluation")
+	require.Equal(t, len(ref.History.Records), evals)
+	for i, r := range ref.History.Records {
+		got := tr.History.Records[i].Values
+		delete(got, "seconds")
+		delete(r.Values, "seconds")
+		assert.Equal(t, r.Values, got, "record %d", i)
+	}
+	res, err := tr.Evaluate(tr.Val)
+	require.NoError(t, err)
+	want, err := ref.Evaluate(ref.Val)
+	require.NoError(t, err)
+	assert.Equal(t, want, res)
+	assert.Equal(t, 2*evals+1, p.sumCalls)
+
+	tr, _ = setup(t, "", steps)
+	tr.Parallel = &twin{failAt: 3}
+	_, err = tr.Fit(context.Background())
+	assert.ErrorContains(t, err, "step 2: twin: rank 1 is gone")
 }
