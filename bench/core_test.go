@@ -36,6 +36,63 @@ func BenchmarkMatMul512Backward(b *testing.B) {
 	b.ReportMetric(3*2*512*512*512*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
 
+// benchSgemm times op(x) @ op(y) for x of shape [m, k] (or [k, m] when
+// transA) and y of shape [k, n] (or [n, k] when transB), forward only,
+// through the public API, and reports GFLOP/s (2mnk per product).
+func benchSgemm(b *testing.B, m, k, n int, transA, transB bool) {
+	rng := ag.NewRNG(1)
+	xs, ys := []int{m, k}, []int{k, n}
+	if transA {
+		xs = []int{k, m}
+	}
+	if transB {
+		ys = []int{n, k}
+	}
+	x, y := rng.Normal(0, 1, xs...), rng.Normal(0, 1, ys...)
+	ag.MatMulT(x, y, transA, transB) // warm up the pool and buffers
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ag.MatMulT(x, y, transA, transB)
+	}
+	b.ReportMetric(2*float64(m)*float64(n)*float64(k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+// BenchmarkSgemm256 multiplies two 256×256 matrices.
+func BenchmarkSgemm256(b *testing.B) { benchSgemm(b, 256, 256, 256, false, false) }
+
+// BenchmarkSgemm512 multiplies two 512×512 matrices.
+func BenchmarkSgemm512(b *testing.B) { benchSgemm(b, 512, 512, 512, false, false) }
+
+// BenchmarkSgemm1024 multiplies two 1024×1024 matrices.
+func BenchmarkSgemm1024(b *testing.B) { benchSgemm(b, 1024, 1024, 1024, false, false) }
+
+// BenchmarkSgemm2048 multiplies two 2048×2048 matrices.
+func BenchmarkSgemm2048(b *testing.B) { benchSgemm(b, 2048, 2048, 2048, false, false) }
+
+// BenchmarkSgemm1024TN is 1024³ with the left operand transposed (x^T @ y,
+// the shape of a weight gradient).
+func BenchmarkSgemm1024TN(b *testing.B) { benchSgemm(b, 1024, 1024, 1024, true, false) }
+
+// BenchmarkSgemm1024NT is 1024³ with the right operand transposed (x @ y^T,
+// the shape of an input gradient and of nn.Linear's forward).
+func BenchmarkSgemm1024NT(b *testing.B) { benchSgemm(b, 1024, 1024, 1024, false, true) }
+
+// BenchmarkSgemmQKV is a ViT-Tiny-sized qkv projection: 4096 tokens
+// (a batch of 21 images of 196 patches) of width 192, [4096, 192] @ [192, 576].
+func BenchmarkSgemmQKV(b *testing.B) { benchSgemm(b, 4096, 192, 576, false, false) }
+
+// BenchmarkSgemmQKVLinear is the same projection in nn.Linear's layout:
+// x @ W^T with W stored [576, 192].
+func BenchmarkSgemmQKVLinear(b *testing.B) { benchSgemm(b, 4096, 192, 576, false, true) }
+
+// BenchmarkSgemmProj is the matching down-projection, [4096, 576] @ [576, 192].
+func BenchmarkSgemmProj(b *testing.B) { benchSgemm(b, 4096, 576, 192, false, false) }
+
+// BenchmarkSgemmProjLinear is the down-projection in nn.Linear's layout:
+// x @ W^T with W stored [192, 576].
+func BenchmarkSgemmProjLinear(b *testing.B) { benchSgemm(b, 4096, 576, 192, false, true) }
+
 // elementwiseChain builds a chain of n elementwise ops on a small tensor and
 // runs it backward: the per-op overhead of the tape.
 func elementwiseChain(b *testing.B, n, size int) {

@@ -34,6 +34,17 @@ def matmul512():
     return lambda: torch.matmul(x, y)
 
 
+def sgemm(m, k, n, trans_a=False, trans_b=False):
+    """op(x) @ op(y) with x [m, k] ([k, m] when trans_a), y [k, n] ([n, k]
+    when trans_b); transposes are views, as in the Go benchmark."""
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(*((k, m) if trans_a else (m, k)), generator=g)
+    y = torch.randn(*((n, k) if trans_b else (k, n)), generator=g)
+    xa = x.t() if trans_a else x
+    yb = y.t() if trans_b else y
+    return lambda: torch.matmul(xa, yb)
+
+
 def matmul512_backward():
     g = torch.Generator().manual_seed(1)
     x = torch.randn(512, 512, generator=g, requires_grad=True)
@@ -84,6 +95,16 @@ BENCHES = {
     "ElementwiseChain10kLarge": lambda: chain(10000, 4096),
     "Add1M": add1m,
     "Softmax": softmax,
+    "Sgemm256": lambda: sgemm(256, 256, 256),
+    "Sgemm512": lambda: sgemm(512, 512, 512),
+    "Sgemm1024": lambda: sgemm(1024, 1024, 1024),
+    "Sgemm2048": lambda: sgemm(2048, 2048, 2048),
+    "Sgemm1024TN": lambda: sgemm(1024, 1024, 1024, trans_a=True),
+    "Sgemm1024NT": lambda: sgemm(1024, 1024, 1024, trans_b=True),
+    "SgemmQKV": lambda: sgemm(4096, 192, 576),
+    "SgemmQKVLinear": lambda: sgemm(4096, 192, 576, trans_b=True),
+    "SgemmProj": lambda: sgemm(4096, 576, 192),
+    "SgemmProjLinear": lambda: sgemm(4096, 576, 192, trans_b=True),
 }
 
 if __name__ == "__main__":
