@@ -6,17 +6,31 @@ import (
 	"github.com/deepgo/deepgo/internal/cpu"
 )
 
-// cpuBuffer is the CPU device's storage: a plain Go slice.
+// cpuBuffer is the CPU device's storage: a plain Go slice, with the
+// allocation's sequence number and flags for the storage pool (pool.go).
 type cpuBuffer struct {
-	data []float32
+	data  []float32
+	seq   uint64
+	n     int
+	flags uint8
 }
 
-func (b *cpuBuffer) Len() int { return len(b.data) }
+const (
+	bufKept      uint8 = 1 << iota // never collected by a Scope (Keep, leaf gradients)
+	bufEscaped                     // the slice left deepgo (HostData, Wrap): never pooled
+	bufCollected                   // in a Scope's list
+	bufReleased                    // storage handed back: any use is a bug
+)
+
+func (b *cpuBuffer) Len() int { return b.n }
 
 func cpuData(b Buffer) []float32 {
 	cb, ok := b.(*cpuBuffer)
 	if !ok {
 		panic("autograd: CPU kernel given a buffer of another device")
+	}
+	if cb.flags&bufReleased != 0 {
+		releasedPanic()
 	}
 	return cb.data
 }
@@ -35,10 +49,18 @@ const grainElems = 1 << 15
 
 func (cpuDevice) Name() string { return "cpu" }
 
-func (cpuDevice) Alloc(n int) Buffer { return &cpuBuffer{data: make([]float32, n)} }
+func (cpuDevice) Alloc(n int) Buffer {
+	return &cpuBuffer{data: storagePool.get(n, true), n: n, seq: allocSeq.Add(1)}
+}
+
+// allocUninit is Alloc for storage the caller overwrites entirely: reused
+// storage keeps its old values.
+func (cpuDevice) allocUninit(n int) Buffer {
+	return &cpuBuffer{data: storagePool.get(n, false), n: n, seq: allocSeq.Add(1)}
+}
 
 func (cpuDevice) FromHost(src []float32) Buffer {
-	return &cpuBuffer{data: append([]float32(nil), src...)}
+	return &cpuBuffer{data: append([]float32(nil), src...), n: len(src), seq: allocSeq.Add(1)}
 }
 
 func (cpuDevice) ToHost(dst []float32, b Buffer) { copy(dst, cpuData(b)) }
@@ -246,7 +268,11 @@ func (cpuDevice) SoftmaxGrad(dx, g, y Buffer, outer, n, inner int, log bool) {
 }
 
 func (cpuDevice) Gemm(args GemmArgs, a, b, c Buffer) {
-	g := cpu.Gemm{
+	args.cpu().Run(cpuData(a), cpuData(b), cpuData(c))
+}
+
+func (args GemmArgs) cpu() cpu.Gemm {
+	return cpu.Gemm{
 		TransA: args.TransA, TransB: args.TransB,
 		M: args.M, N: args.N, K: args.K,
 		Alpha: args.Alpha, Beta: args.Beta, Batch: args.Batch,
@@ -254,7 +280,6 @@ func (cpuDevice) Gemm(args GemmArgs, a, b, c Buffer) {
 		LDA: args.LDA, LDB: args.LDB, LDC: args.LDC,
 		StrideA: args.StrideA, StrideB: args.StrideB, StrideC: args.StrideC,
 	}
-	g.Run(cpuData(a), cpuData(b), cpuData(c))
 }
 
 func (cpuDevice) IndexSelect(dst, src Buffer, outer, n, inner int, idx []int) {

@@ -25,6 +25,18 @@ func (cpuDevice) Im2col(g ConvGeom, col, x Buffer, first, count, rowStride, imag
 	cpu.Im2col(g.cpu(), cpuData(col), cpuData(x), first, count, rowStride, imageStride)
 }
 
+// im2colGemmer is implemented by devices that multiply by a convolution's
+// im2col matrix without writing it out (implicit im2col): c = A·col for
+// the images [first, first+count) and cg input channels per group, args
+// describing the product with B = col (B's offsets are ignored).
+type im2colGemmer interface {
+	im2colGemm(g ConvGeom, args GemmArgs, cg int, a, x, c Buffer, first, count int)
+}
+
+func (cpuDevice) im2colGemm(g ConvGeom, args GemmArgs, cg int, a, x, c Buffer, first, count int) {
+	cpu.Im2colGemm(g.cpu(), args.cpu(), cg, cpuData(a), cpuData(x), cpuData(c), first, count)
+}
+
 func (cpuDevice) Col2im(g ConvGeom, dx, col Buffer, first, count, rowStride, imageStride int) {
 	cpu.Col2im(g.cpu(), cpuData(dx), cpuData(col), first, count, rowStride, imageStride)
 }

@@ -3,6 +3,7 @@ package autograd
 import (
 	"fmt"
 	"sync/atomic"
+	"weak"
 )
 
 // node is one recorded operation: the op's name, an edge per input and the
@@ -18,6 +19,9 @@ type node struct {
 	released bool
 	dims     [6]int
 	shape    []int // the output's shape
+	// outBuf is the output's CPU storage, held weakly so that the node
+	// does not keep the output alive: Scope.Backward collects it if it is.
+	outBuf weak.Pointer[cpuBuffer]
 }
 
 // edge links a node to one input: the node that produced it, or the leaf
@@ -77,6 +81,11 @@ func record(op string, out *Tensor, inputs []*Tensor, backward func(g *Tensor) [
 		default:
 			n.edges[i].leaf = in
 		}
+	}
+	if cb, ok := out.buf.(*cpuBuffer); ok && cb.n >= poolMinElems {
+		// Only storage the pool would take back is worth the weak
+		// pointer (about a microsecond).
+		n.outBuf = weak.Make(cb)
 	}
 	out.node = n
 }
@@ -144,6 +153,12 @@ func (t *Tensor) Backward() {
 // when nil, allowed only for a one-element t). With retainGraph the graph is
 // kept so that it can be run backward again.
 func (t *Tensor) BackwardWith(seed *Tensor, retainGraph bool) {
+	backward(t, seed, retainGraph, nil)
+}
+
+// backward is BackwardWith, collecting the graph's storage into s when s
+// is not nil.
+func backward(t, seed *Tensor, retainGraph bool, s *Scope) {
 	if !t.requiresGrad {
 		panic(fmt.Sprintf("autograd: Backward: tensor of shape %v does not require grad; no input was marked with SetRequiresGrad(true), or it was computed under NoGrad", t.shape))
 	}
@@ -156,6 +171,10 @@ func (t *Tensor) BackwardWith(seed *Tensor, retainGraph bool) {
 		panic(fmt.Sprintf("autograd: Backward: seed gradient of shape %v does not match tensor of shape %v", seed.shape, t.shape))
 	} else if seed.dev != t.dev {
 		panic(fmt.Sprintf("autograd: Backward: seed gradient on %s, tensor on %s", seed.dev.Name(), t.dev.Name()))
+	} else {
+		// The caller's seed may flow through pass-through rules unchanged;
+		// a Scope must not collect it.
+		keepBuf(seed.buf)
 	}
 	gradDisabled.Add(1)
 	defer gradDisabled.Add(-1)
@@ -171,6 +190,11 @@ func (t *Tensor) BackwardWith(seed *Tensor, retainGraph bool) {
 		n := order[i]
 		g := grads[n]
 		delete(grads, n)
+		if s != nil && !retainGraph {
+			if cb := n.outBuf.Value(); cb != nil {
+				s.collect(cb)
+			}
+		}
 		if g != nil {
 			if n.out != nil && n.out.retainGrad {
 				accumulate(n.out, g)
@@ -190,10 +214,17 @@ func (t *Tensor) BackwardWith(seed *Tensor, retainGraph bool) {
 				if !sameShape(gi.shape, shape) {
 					panic(fmt.Sprintf("autograd: internal error: backward of %s gave gradient of shape %v for input %d of shape %v", n.op, gi.shape, j, shape))
 				}
+				if s != nil {
+					s.collect(gi.buf)
+				}
 				if e.leaf != nil {
 					accumulate(e.leaf, gi)
 				} else if prev := grads[e.node]; prev != nil {
-					grads[e.node] = prev.Add(gi)
+					sum := prev.Add(gi)
+					if s != nil {
+						s.collect(sum.buf)
+					}
+					grads[e.node] = sum
 				} else {
 					grads[e.node] = gi
 				}
@@ -212,6 +243,7 @@ func (t *Tensor) BackwardWith(seed *Tensor, retainGraph bool) {
 func accumulate(t *Tensor, g *Tensor) {
 	if t.Grad == nil {
 		t.Grad = g.copyData()
+		keepBuf(t.Grad.buf)
 		return
 	}
 	cs := contiguousStrides(t.shape)

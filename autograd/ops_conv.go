@@ -200,7 +200,7 @@ func convBiasGrad(gy *Tensor, n, o, l int) *Tensor {
 
 func depthwiseConv(g ConvGeom, x, w, b *Tensor) *Tensor {
 	dev := x.dev
-	y := empty(dev, []int{g.N, g.C, g.OH, g.OW})
+	y := output(dev, []int{g.N, g.C, g.OH, g.OW})
 	if y.Numel() > 0 {
 		dev.DepthwiseConv2d(g, y.buf, x.buf, w.buf, bufOf(b))
 	}
@@ -245,7 +245,7 @@ func convIm2col(g ConvGeom, groups int, x, w, b *Tensor) *Tensor {
 	kk := g.KH * g.KW
 	kg := cg * kk
 	l := g.OH * g.OW
-	y := empty(dev, []int{n, o, g.OH, g.OW})
+	y := output(dev, []int{n, o, g.OH, g.OW})
 	if y.Numel() == 0 {
 		record("Conv2d", y, []*Tensor{x, w, b}, func(gy *Tensor) []*Tensor {
 			var db *Tensor
@@ -261,8 +261,12 @@ func convIm2col(g ConvGeom, groups int, x, w, b *Tensor) *Tensor {
 	// chunk is one image: the image itself is the column matrix.
 	pointwise := kk == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadH == 0 && g.PadW == 0 &&
 		g.OH == g.H && g.OW == g.W && nc == 1
+	implicit, _ := dev.(im2colGemmer)
+	if pointwise {
+		implicit = nil
+	}
 	var col, tmp Buffer
-	if !pointwise {
+	if !pointwise && implicit == nil {
 		col = dev.Alloc(c * kk * nc * l)
 	}
 	if nc > 1 {
@@ -272,9 +276,10 @@ func convIm2col(g ConvGeom, groups int, x, w, b *Tensor) *Tensor {
 		cnt := min(nc, n-n0)
 		width := cnt * l
 		colBuf, colOff := col, 0
-		if pointwise {
+		switch {
+		case pointwise:
 			colBuf, colOff = x.buf, n0*c*l
-		} else {
+		case implicit == nil:
 			dev.Im2col(g, col, x.buf, n0, cnt, width, l)
 		}
 		out, outOff := tmp, 0
@@ -287,18 +292,24 @@ func convIm2col(g ConvGeom, groups int, x, w, b *Tensor) *Tensor {
 			dev.Copy([]int{o, width}, out, Layout{Offset: outOff, Strides: []int{width, 1}}, b.buf, Layout{Strides: []int{1, 0}}, false)
 			beta = 1
 		}
-		dev.Gemm(GemmArgs{
+		args := GemmArgs{
 			M: og, N: width, K: kg, Alpha: 1, Beta: beta, Batch: groups,
 			LDA: kg, StrideA: og * kg,
 			OffB: colOff, LDB: width, StrideB: kg * width,
 			OffC: outOff, LDC: width, StrideC: og * width,
-		}, w.buf, colBuf, out)
+		}
+		if implicit != nil {
+			implicit.im2colGemm(g, args, cg, w.buf, x.buf, out, n0, cnt)
+		} else {
+			dev.Gemm(args, w.buf, colBuf, out)
+		}
 		if cnt > 1 {
 			// [O, cnt, L] → y[n0:n0+cnt] as [cnt, O, L].
 			dev.Copy([]int{cnt, o, l}, y.buf, Layout{Offset: n0 * o * l, Strides: []int{o * l, l, 1}},
 				tmp, Layout{Strides: []int{l, width, 1}}, false)
 		}
 	}
+	freeScratch(col, tmp)
 	// Backward allocates its own scratch: keeping the forward's col buffer
 	// in the graph would hold one per layer until backward runs.
 	record("Conv2d", y, []*Tensor{x, w, b}, func(gy *Tensor) []*Tensor {
@@ -331,18 +342,20 @@ func convIm2col(g ConvGeom, groups int, x, w, b *Tensor) *Tensor {
 			}
 			if dw != nil {
 				colBuf, colOff := col, 0
-				if pointwise {
+				switch {
+				case pointwise:
 					colBuf, colOff = x.buf, n0*c*l
-				} else {
+				default:
 					dev.Im2col(g, col, x.buf, n0, cnt, width, l)
 				}
 				// dW_gi += G_gi [Og, width] · col_giᵀ [width, Kg].
-				dev.Gemm(GemmArgs{
+				args := GemmArgs{
 					TransB: true, M: og, N: kg, K: width, Alpha: 1, Beta: 1, Batch: groups,
 					OffA: gOff, LDA: width, StrideA: og * width,
 					OffB: colOff, LDB: width, StrideB: kg * width,
 					LDC: kg, StrideC: og * kg,
-				}, gBuf, colBuf, dw.buf)
+				}
+				dev.Gemm(args, gBuf, colBuf, dw.buf)
 			}
 			if dx != nil {
 				// dcol_gi [Kg, width] = W_giᵀ · G_gi, then col2im.
@@ -361,6 +374,7 @@ func convIm2col(g ConvGeom, groups int, x, w, b *Tensor) *Tensor {
 				}
 			}
 		}
+		freeScratch(col, dcol, gt)
 		if b != nil && b.requiresGrad {
 			db = convBiasGrad(gy, n, o, l)
 		}

@@ -91,7 +91,7 @@ func sumTo(g *Tensor, shape []int) *Tensor {
 
 // unary applies an elementwise function with its derivative as backward.
 func (t *Tensor) unary(op UnaryOp, p OpParams) *Tensor {
-	out := empty(t.dev, t.shape)
+	out := output(t.dev, t.shape)
 	t.dev.Unary(op, p, out.buf, t.buf)
 	// Keep only the forward values the derivative reads, so that, e.g., the
 	// input of a MulScalar can be freed before backward.
@@ -103,7 +103,7 @@ func (t *Tensor) unary(op UnaryOp, p OpParams) *Tensor {
 		yb = out.buf
 	}
 	record(op.String(), out, []*Tensor{t}, func(g *Tensor) []*Tensor {
-		dx := empty(g.dev, g.shape)
+		dx := output(g.dev, g.shape)
 		g.dev.UnaryGrad(op, p, dx.buf, g.buf, xb, yb)
 		return []*Tensor{dx}
 	})
@@ -231,7 +231,7 @@ func binaryForward(name string, op BinaryOp, a, b *Tensor) *Tensor {
 	sameDevice(name, a, b)
 	shape := BroadcastShapes(name, a.shape, b.shape)
 	checkRank(name, shape)
-	out := empty(a.dev, shape)
+	out := output(a.dev, shape)
 	a.dev.Binary(op, shape, out.buf, a.buf, broadcastLayout(a.shape, shape), b.buf, broadcastLayout(b.shape, shape))
 	return out
 }
@@ -385,7 +385,7 @@ func Where(mask, a, b *Tensor) *Tensor {
 	sameDevice("Where", mask, a, b)
 	shape := BroadcastShapes("Where", mask.shape, a.shape, b.shape)
 	checkRank("Where", shape)
-	out := empty(a.dev, shape)
+	out := output(a.dev, shape)
 	a.dev.Where(shape, out.buf, mask.buf, broadcastLayout(mask.shape, shape), a.buf, broadcastLayout(a.shape, shape), b.buf, broadcastLayout(b.shape, shape))
 	record("Where", out, []*Tensor{a, b}, func(g *Tensor) []*Tensor {
 		zero := FullOn(g.dev, 0)

@@ -96,7 +96,7 @@ func bmm(a, b *Tensor, transA, transB bool, nb, _ int) *Tensor {
 	} else {
 		outShape = []int{nb, m, n}
 	}
-	out := empty(a.dev, outShape)
+	out := output(a.dev, outShape)
 	if out.Numel() > 0 {
 		args := GemmArgs{
 			TransA: transA, TransB: transB, M: m, N: n, K: k,

@@ -27,7 +27,7 @@ func LayerNorm(x *Tensor, normShape []int, w, b *Tensor, eps float32) *Tensor {
 	if n > 0 {
 		rows = x.Numel() / n
 	}
-	y := empty(dev, x.shape)
+	y := output(dev, x.shape)
 	mean, rstd := dev.Alloc(rows), dev.Alloc(rows)
 	if y.Numel() > 0 {
 		dev.LayerNorm(y.buf, mean, rstd, x.buf, bufOf(w), bufOf(b), rows, n, eps)
@@ -35,13 +35,13 @@ func LayerNorm(x *Tensor, normShape []int, w, b *Tensor, eps float32) *Tensor {
 	record(op, y, []*Tensor{x, w, b}, func(g *Tensor) []*Tensor {
 		var dx, dw, db *Tensor
 		if x.requiresGrad {
-			dx = empty(dev, x.shape)
+			dx = output(dev, x.shape)
 		}
 		if w != nil && w.requiresGrad {
-			dw = empty(dev, w.shape)
+			dw = output(dev, w.shape)
 		}
 		if b != nil && b.requiresGrad {
-			db = empty(dev, b.shape)
+			db = output(dev, b.shape)
 		}
 		if g.Numel() > 0 {
 			dev.LayerNormGrad(bufOf(dx), bufOf(dw), bufOf(db), g.buf, x.buf, mean, rstd, bufOf(w), rows, n)

@@ -242,12 +242,12 @@ func (t *Tensor) LogSoftmax(axis int) *Tensor { return t.softmax("LogSoftmax", a
 func (t *Tensor) softmax(name string, axis int, log bool) *Tensor {
 	a := t.axis(name, axis)
 	outer, n, inner := prod(t.shape[:a]), t.shape[a], prod(t.shape[a+1:])
-	out := empty(t.dev, t.shape)
+	out := output(t.dev, t.shape)
 	if out.Numel() > 0 {
 		t.dev.Softmax(out.buf, t.buf, outer, n, inner, log)
 	}
 	record(name, out, []*Tensor{t}, func(g *Tensor) []*Tensor {
-		dx := empty(g.dev, g.shape)
+		dx := output(g.dev, g.shape)
 		g.dev.SoftmaxGrad(dx.buf, g.buf, out.buf, outer, n, inner, log)
 		return []*Tensor{dx}
 	})

@@ -69,7 +69,7 @@ func inferShape(op string, from []int, n int, shape []int) []int {
 // gather copies the view (shape, layout over t's storage) into a new
 // contiguous tensor, without recording.
 func (t *Tensor) gather(shape []int, l Layout) *Tensor {
-	out := empty(t.dev, shape)
+	out := output(t.dev, shape)
 	t.dev.Copy(shape, out.buf, Layout{Strides: contiguousStrides(shape)}, t.buf, l, false)
 	return out
 }
@@ -296,7 +296,7 @@ func (t *Tensor) IndexSelect(axis int, idx []int) *Tensor {
 	outer, inner := prod(t.shape[:a]), prod(t.shape[a+1:])
 	shape := t.Shape()
 	shape[a] = len(ix)
-	out := empty(t.dev, shape)
+	out := output(t.dev, shape)
 	t.dev.IndexSelect(out.buf, t.buf, outer, n, inner, ix)
 	in := t.shape
 	record("IndexSelect", out, []*Tensor{t}, func(g *Tensor) []*Tensor {

@@ -69,6 +69,21 @@ func empty(dev Device, shape []int) *Tensor {
 	return newTensor(dev, dev.Alloc(numel("alloc", shape)), shape)
 }
 
+// uninitAllocator is implemented by devices that can hand out storage
+// without clearing it first.
+type uninitAllocator interface{ allocUninit(n int) Buffer }
+
+// output is empty for an op's result that its kernel overwrites entirely:
+// the storage may hold stale values until then.
+func output(dev Device, shape []int) *Tensor {
+	u, ok := dev.(uninitAllocator)
+	if !ok {
+		return empty(dev, shape)
+	}
+	checkRank("alloc", shape)
+	return newTensor(dev, u.allocUninit(numel("alloc", shape)), shape)
+}
+
 // New returns a CPU tensor holding a copy of data with the given shape. The
 // shape's element count must equal len(data); no shape makes a 1-D tensor
 // and an empty shape with one value a 0-D scalar (use Scalar).
@@ -94,7 +109,7 @@ func Wrap(data []float32, shape ...int) *Tensor {
 	if n := numel("Wrap", shape); n != len(data) {
 		panic(fmt.Sprintf("autograd: Wrap: shape %v needs %d values, got %d", shape, n, len(data)))
 	}
-	return newTensor(CPU, &cpuBuffer{data: data}, shape)
+	return newTensor(CPU, &cpuBuffer{data: data, n: len(data), seq: allocSeq.Add(1), flags: bufEscaped}, shape)
 }
 
 // Scalar returns a 0-D CPU tensor holding v.
@@ -180,6 +195,10 @@ func (t *Tensor) Data() []float32 {
 // changes the tensor.
 func (t *Tensor) HostData() ([]float32, error) {
 	if cb, ok := t.buf.(*cpuBuffer); ok {
+		if cb.flags&bufReleased != 0 {
+			return nil, fmt.Errorf("autograd: HostData: the tensor's storage was handed back for reuse when the autograd.Scope that collected it closed; read it before Close or mark it with autograd.Keep")
+		}
+		cb.flags |= bufEscaped
 		return cb.data, nil
 	}
 	return nil, fmt.Errorf("autograd: tensor lives on %s, not the CPU; copy it with To(autograd.CPU) or Data()", t.dev.Name())
@@ -212,7 +231,7 @@ func (t *Tensor) At(idx ...int) float32 {
 		stride *= t.shape[d]
 	}
 	if cb, ok := t.buf.(*cpuBuffer); ok {
-		return cb.data[off]
+		return cpuData(cb)[off]
 	}
 	return t.Data()[off]
 }

@@ -11,6 +11,7 @@ are written here in plain PyTorch as layers/testdata/*/gen_*.py define them
 (PyG and tsl are not needed): message passing is index_select + index_add_,
 PyG's path for an edge_index tensor.
 """
+import re
 import argparse
 import json
 import time
@@ -231,7 +232,7 @@ if __name__ == "__main__":
     torch.manual_seed(0)
     out = {}
     for name, make in BENCHES.items():
-        if args.bench and args.bench not in name:
+        if args.bench and not re.search(args.bench, name):
             continue
         fn = make()
         out[name] = [timeit(fn) for _ in range(args.count)]

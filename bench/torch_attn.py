@@ -10,6 +10,7 @@ The modules are timm's Attention and Block and T2T-ViT's T2T_module
 structure (timm is not needed). Each training step is forward, backward of
 the output's sum, and dropping the gradients (set to None), as in Go.
 """
+import re
 import argparse
 import json
 import math
@@ -197,7 +198,7 @@ if __name__ == "__main__":
     args = ap.parse_args()
     out = {}
     for name, make in BENCHES.items():
-        if args.bench and args.bench not in name:
+        if args.bench and not re.search(args.bench, name):
             continue
         fn = make()
         out[name] = [timeit(fn) for _ in range(args.count)]

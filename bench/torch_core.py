@@ -5,6 +5,7 @@ Run with Debian's PyTorch (apt-get install python3-torch libopenblas0-pthread):
     /usr/bin/python3 bench/torch_core.py --count 5
 Prints one JSON object: benchmark name -> list of ns per op, one per run.
 """
+import re
 import argparse
 import json
 import time
@@ -114,7 +115,7 @@ if __name__ == "__main__":
     args = ap.parse_args()
     out = {}
     for name, make in BENCHES.items():
-        if args.bench and args.bench not in name:
+        if args.bench and not re.search(args.bench, name):
             continue
         fn = make()
         out[name] = [timeit(fn) for _ in range(args.count)]

@@ -10,6 +10,7 @@ seed of ones, and clearing the gradients, as the Go benchmarks do. The
 modules follow VAN-Classification's models/van.py and state-spaces/s4's
 models/s4/s4d.py (the kernel with complex tensors and the FFT convolution).
 """
+import re
 import argparse
 import json
 import math
@@ -141,7 +142,7 @@ if __name__ == "__main__":
     args = ap.parse_args()
     out = {}
     for name, make in BENCHES.items():
-        if args.bench and args.bench not in name:
+        if args.bench and not re.search(args.bench, name):
             continue
         fn = make()
         out[name] = [timeit(fn) for _ in range(args.count)]

@@ -7,6 +7,7 @@ Prints one JSON object: benchmark name -> list of ns per op, one per run.
 "Backward" benchmarks time the forward op and backward from a ones seed into
 a leaf whose gradient is cleared first, as the Go benchmarks do.
 """
+import re
 import argparse
 import json
 import time
@@ -97,7 +98,7 @@ if __name__ == "__main__":
     args = ap.parse_args()
     out = {}
     for name, make in BENCHES.items():
-        if args.bench and args.bench not in name:
+        if args.bench and not re.search(args.bench, name):
             continue
         fn = make()
         out[name] = [timeit(fn) for _ in range(args.count)]

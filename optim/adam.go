@@ -2,7 +2,6 @@ package optim
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/deepgo/deepgo/autograd"
 	"github.com/deepgo/deepgo/nn"
@@ -92,43 +91,31 @@ func newAdam(kind string, groups []ParamGroup, cfg AdamConfig, decoupled bool) *
 	return &Adam{base: newBase(kind, []string{"exp_avg", "exp_avg_sq", "max_exp_avg_sq"}, groups, cfg.Beta1), cfg: cfg, decoupled: decoupled}
 }
 
-// Step updates every parameter that has a gradient.
+// Step updates every parameter that has a gradient, in one fused pass
+// per parameter (autograd.AdamStep); the moments are updated in place.
 func (o *Adam) Step() {
-	b2 := o.cfg.Beta2
 	o.each(func(gi int, g *ParamGroup, p *nn.Parameter, grad *autograd.Tensor, st *paramState) {
-		b1 := o.momentum[gi]
 		m, v := st.bufs["exp_avg"], st.bufs["exp_avg_sq"]
 		if m == nil {
 			m = autograd.ZerosLike(p.Tensor)
+			st.bufs["exp_avg"] = m
 		}
 		if v == nil {
 			v = autograd.ZerosLike(p.Tensor)
+			st.bufs["exp_avg_sq"] = v
+		}
+		var vmax *autograd.Tensor
+		if o.cfg.AMSGrad {
+			vmax = st.bufs["max_exp_avg_sq"]
+			if vmax == nil {
+				vmax = autograd.ZerosLike(p.Tensor)
+				st.bufs["max_exp_avg_sq"] = vmax
+			}
 		}
 		st.step++
-		if g.WeightDecay != 0 {
-			if o.decoupled {
-				p.CopyFrom(p.MulScalar(float32(1 - g.LR*g.WeightDecay)))
-			} else {
-				grad = axpy(grad, p.Tensor, g.WeightDecay)
-			}
-		}
-		m = axpy(scale(m, b1), grad, 1-b1)
-		v = scale(v, b2).Add(grad.Mul(grad).MulScalar(float32(1 - b2)))
-		st.bufs["exp_avg"], st.bufs["exp_avg_sq"] = m, v
-
-		step := float64(st.step)
-		bc1 := 1 - math.Pow(b1, step)
-		bc2 := 1 - math.Pow(b2, step)
-		stepSize := g.LR / bc1
-		bc2Sqrt := math.Sqrt(bc2)
-		second := v
-		if o.cfg.AMSGrad {
-			if mx := st.bufs["max_exp_avg_sq"]; mx != nil {
-				second = mx.Maximum(v)
-			}
-			st.bufs["max_exp_avg_sq"] = second
-		}
-		denom := second.Sqrt().DivScalar(float32(bc2Sqrt)).AddScalar(float32(o.cfg.Eps))
-		p.AddInPlace(m.Div(denom), float32(-stepSize))
+		autograd.AdamStep(p.Tensor, grad, m, v, vmax, autograd.AdamStepArgs{
+			LR: g.LR, Beta1: o.momentum[gi], Beta2: o.cfg.Beta2, Eps: o.cfg.Eps,
+			WeightDecay: g.WeightDecay, Decoupled: o.decoupled, Step: int(st.step),
+		})
 	})
 }

@@ -93,6 +93,14 @@ type Trainer struct {
 	// ClipGradNorm, when positive, clips the global L2 norm of the
 	// gradients to it before each optimizer step.
 	ClipGradNorm float64
+	// KeepStepTensors turns off the per-step memory scope. By default each
+	// step runs inside an autograd.Scope, so the storage of the step's
+	// graph (activations and the gradients between them) is reused by the
+	// next step instead of allocated afresh. Set it when a StepFunc keeps
+	// graph tensors past its step without marking them with autograd.Keep
+	// (a recurrent state carried between steps, for example); reading such
+	// a tensor in a later step panics with a message that says so.
+	KeepStepTensors bool
 
 	// Train yields the training batches. Its Len is the number of steps
 	// per epoch.
@@ -386,6 +394,11 @@ func (t *Trainer) trainStep(b *data.Batch, params []*nn.Parameter) error {
 		*r = *autograd.NewRNG(mix(t.Seed, uint64(t.step), uint64(i)))
 	}
 	t.Optimizer.ZeroGrad()
+	var scope *autograd.Scope
+	if !t.KeepStepTensors {
+		scope = autograd.OpenScope()
+		defer scope.Close()
+	}
 	out := t.Step(b)
 	if out.Loss == nil {
 		return fmt.Errorf("train: step %d: the StepFunc returned no Loss", t.step)
@@ -394,7 +407,11 @@ func (t *Trainer) trainStep(b *data.Batch, params []*nn.Parameter) error {
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
 		return fmt.Errorf("train: step %d (epoch %d, batch %d): the loss is %v; lower the learning rate, clip gradients (ClipGradNorm) or check the data", t.step, b.Epoch, b.Index, loss)
 	}
-	out.Loss.Backward()
+	if scope != nil {
+		scope.Backward(out.Loss)
+	} else {
+		out.Loss.Backward()
+	}
 	if t.Parallel != nil {
 		if err := t.Parallel.AllReduceGradients(params); err != nil {
 			return fmt.Errorf("train: step %d: %w", t.step, err)

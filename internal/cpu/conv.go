@@ -55,6 +55,104 @@ func Im2col(g ConvGeom, col, x []float32, first, count, rowStride, imageStride i
 	})
 }
 
+// Im2colGemm computes c = alpha·A·col + beta·c for the im2col matrix col
+// of images [first, first+count) without writing col out: the GEMM packs
+// its B operand straight from x. gm describes the product as for
+// Gemm.Run with B = col (K = the rows of col of one group, N = count·OH·OW,
+// batch = groups); cg is the number of input channels per group.
+func Im2colGemm(g ConvGeom, gm Gemm, cg int, a, x, c []float32, first, count int) {
+	rows := g.colRows(cg)
+	gm.PackB = func(i int, dst []float32, pc, kc, col, w, nr int) {
+		var buf [8]colSpan
+		spans := g.colSpans(buf[:0], first, col, col+w)
+		g.im2colRows(dst, nr, x, i*cg*g.H*g.W, rows[pc:pc+kc], spans)
+	}
+	gm.Run(a, nil, c)
+}
+
+// colRow describes one row of the im2col matrix (one channel and tap):
+// the channel plane's offset, the tap's offsets and the output columns
+// whose tap falls inside the image.
+type colRow struct{ plane, offH, offW, wlo, whi int }
+
+// colRows returns the descriptions of the cg·KH·KW rows of one group.
+func (g *ConvGeom) colRows(cg int) []colRow {
+	rows := make([]colRow, 0, cg*g.KH*g.KW)
+	for ci := 0; ci < cg; ci++ {
+		for kh := 0; kh < g.KH; kh++ {
+			for kw := 0; kw < g.KW; kw++ {
+				r := colRow{plane: ci * g.H * g.W, offH: kh*g.DH - g.PH, offW: kw*g.DW - g.PW}
+				r.wlo, r.whi = validRange(g.OW, g.SW, r.offW, g.W)
+				rows = append(rows, r)
+			}
+		}
+	}
+	return rows
+}
+
+// colSpan is a run of im2col columns within one output row: seg columns
+// from (img, oh, ow), stored from offset k.
+type colSpan struct{ img, oh, ow, seg, k int }
+
+// colSpans splits columns [j0, j1) of the im2col matrix of images first, …
+// (ordered image, oh, ow) into runs within one output row.
+func (g *ConvGeom) colSpans(dst []colSpan, first, j0, j1 int) []colSpan {
+	l := g.OH * g.OW
+	for j, k := j0, 0; j < j1; {
+		pix := j % l
+		s := colSpan{img: first + j/l, oh: pix / g.OW, ow: pix % g.OW, k: k}
+		s.seg = min(g.OW-s.ow, j1-j)
+		dst = append(dst, s)
+		j += s.seg
+		k += s.seg
+	}
+	return dst
+}
+
+// im2colRows writes the im2col rows described by rows (their planes
+// offset by base), restricted to the columns in spans, to consecutive
+// width-wide rows of dst, and zeros the rest of each row.
+func (g *ConvGeom) im2colRows(dst []float32, width int, x []float32, base int, rows []colRow, spans []colSpan) {
+	chw := g.C * g.H * g.W
+	used := 0
+	if n := len(spans); n > 0 {
+		used = spans[n-1].k + spans[n-1].seg
+	}
+	for ri, r := range rows {
+		row := dst[ri*width : (ri+1)*width]
+		for _, s := range spans {
+			d := row[s.k : s.k+s.seg]
+			ih := s.oh*g.SH + r.offH
+			if ih < 0 || ih >= g.H {
+				clear(d)
+				continue
+			}
+			lo := min(max(r.wlo, s.ow), s.ow+s.seg)
+			hi := max(min(max(r.whi, s.ow), s.ow+s.seg), lo)
+			if lo > s.ow {
+				clear(d[:lo-s.ow])
+			}
+			if hi < s.ow+s.seg {
+				clear(d[hi-s.ow:])
+			}
+			if hi == lo {
+				continue
+			}
+			src := x[s.img*chw+base+r.plane+ih*g.W:]
+			if g.SW == 1 {
+				copy(d[lo-s.ow:hi-s.ow], src[lo+r.offW:hi+r.offW])
+				continue
+			}
+			for o := lo; o < hi; o++ {
+				d[o-s.ow] = src[o*g.SW+r.offW]
+			}
+		}
+		if used < width {
+			clear(row[used:])
+		}
+	}
+}
+
 // im2colRow fills one row of col (all OH×OW positions of one tap) from one
 // input plane.
 func im2colRow(g *ConvGeom, dst, src []float32, kh, kw int) {
@@ -127,6 +225,10 @@ func col2imRow(g *ConvGeom, dst, src []float32, kh, kw int) {
 // Σ w[c, kh, kw]·x[n, c, tap] plus b[c] (b may be nil). w is C×KH×KW.
 // Planes run in parallel.
 func DepthwiseConv2d(g ConvGeom, y, x, w, b []float32) {
+	if g.SH == 1 && g.SW == 1 {
+		depthwiseS1(g, y, x, w, b)
+		return
+	}
 	hw, l, kk := g.H*g.W, g.OH*g.OW, g.KH*g.KW
 	ParallelFor(g.N*g.C, max(1, convGrain/max(l*kk, 1)), func(lo, hi int) {
 		for t := lo; t < hi; t++ {
@@ -173,6 +275,16 @@ func DepthwiseConv2d(g ConvGeom, y, x, w, b []float32) {
 // overwritten); either may be nil. The bias gradient is a plain sum of gy
 // and is left to the caller.
 func DepthwiseConv2dGrad(g ConvGeom, dx, dw, gy, x, w []float32) {
+	if g.SH == 1 && g.SW == 1 {
+		depthwiseS1Grad(g, dx, dw, gy, x, w)
+		return
+	}
+	depthwiseGradGeneral(g, dx, dw, gy, x, w)
+}
+
+// depthwiseGradGeneral is DepthwiseConv2dGrad for any stride, one output
+// row at a time.
+func depthwiseGradGeneral(g ConvGeom, dx, dw, gy, x, w []float32) {
 	hw, l, kk := g.H*g.W, g.OH*g.OW, g.KH*g.KW
 	if dx != nil {
 		ParallelFor(g.N*g.C, max(1, convGrain/max(l*kk, 1)), func(lo, hi int) {
@@ -288,4 +400,149 @@ func convDot(x, y []float32) float32 {
 		s0 += x[i] * y[i]
 	}
 	return (s0 + s1) + (s2 + s3)
+}
+
+// padPlane is the geometry of a stride-1 depthwise convolution on a
+// zero-padded copy of each input plane, Hp×Wp with Hp = OH + (KH−1)·DH and
+// Wp = OW + (KW−1)·DW. Computing the output in rows Wp wide (the last
+// (KW−1)·DW columns of each row are discarded) turns every tap into one
+// contiguous axpy or dot of length span over the plane, instead of one
+// short call per output row.
+type padPlane struct {
+	hp, wp, span int
+}
+
+func newPadPlane(g ConvGeom) padPlane {
+	hp, wp := g.OH+(g.KH-1)*g.DH, g.OW+(g.KW-1)*g.DW
+	return padPlane{hp: hp, wp: wp, span: (g.OH-1)*wp + g.OW}
+}
+
+// tap returns the offset in the padded plane of tap (kh, kw).
+func (p padPlane) tap(g ConvGeom, kh, kw int) int { return kh*g.DH*p.wp + kw*g.DW }
+
+// load copies an H×W plane into the interior of the padded plane dst,
+// whose border must already be zero.
+func (p padPlane) load(g ConvGeom, dst, src []float32) {
+	n := min(g.W, p.wp-g.PW)
+	for r := 0; r < g.H && r+g.PH < p.hp && n > 0; r++ {
+		copy(dst[(r+g.PH)*p.wp+g.PW:][:n], src[r*g.W:][:n])
+	}
+}
+
+// store copies the interior of the padded plane src into an H×W plane.
+func (p padPlane) store(g ConvGeom, dst, src []float32) {
+	n := min(g.W, p.wp-g.PW)
+	for r := 0; r < g.H && r+g.PH < p.hp && n > 0; r++ {
+		copy(dst[r*g.W:][:n], src[(r+g.PH)*p.wp+g.PW:][:n])
+	}
+}
+
+// depthwiseS1 is DepthwiseConv2d for stride 1 through padded planes.
+func depthwiseS1(g ConvGeom, y, x, w, b []float32) {
+	hw, l, kk := g.H*g.W, g.OH*g.OW, g.KH*g.KW
+	pp := newPadPlane(g)
+	ParallelFor(g.N*g.C, max(1, convGrain/max(l*kk, 1)), func(lo, hi int) {
+		pad := make([]float32, pp.hp*pp.wp)
+		for t := lo; t < hi; t++ {
+			c := t % g.C
+			pp.load(g, pad, x[t*hw:(t+1)*hw])
+			bias := float32(0)
+			if b != nil {
+				bias = b[c]
+			}
+			convPlane(y[t*l:(t+1)*l], g.OW, g.OH, g.OW, pad, pp.wp, w[c*kk:(c+1)*kk], g.KH, g.KW, g.DH, g.DW, bias)
+		}
+	})
+}
+
+// convPlane sets out[r·outStride+i] = bias + Σ_{a,b} w[a·kw+b]·src[(r+a·dh)·srcStride+i+b·dw]
+// for r < rows and i < n: one plane of a stride-1 depthwise convolution
+// over a padded input.
+func convPlane(out []float32, outStride, rows, n int, src []float32, srcStride int, w []float32, kh, kw, dh, dw int, bias float32) {
+	if dwPlane(out, outStride, rows, n, src, srcStride, w, kh, kw, dh, dw, bias) {
+		return
+	}
+	for r := 0; r < rows; r++ {
+		o := out[r*outStride : r*outStride+n]
+		for i := range o {
+			o[i] = bias
+		}
+		for a := 0; a < kh; a++ {
+			s := src[(r+a*dh)*srcStride:]
+			for bb := 0; bb < kw; bb++ {
+				convAxpy(w[a*kw+bb], s[bb*dw:bb*dw+n], o)
+			}
+		}
+	}
+}
+
+// depthwiseS1Grad is DepthwiseConv2dGrad for stride 1. dx is the
+// convolution of the output gradient, zero-padded by the kernel's extent
+// less the forward padding, with the flipped filters (computed by the
+// forward kernel); each filter tap's gradient is one dot product per plane
+// between the output gradient laid out Wp wide (zeros in the discarded
+// columns) and the padded input.
+func depthwiseS1Grad(g ConvGeom, dx, dw, gy, x, w []float32) {
+	hw, l, kk := g.H*g.W, g.OH*g.OW, g.KH*g.KW
+	pp := newPadPlane(g)
+	if dx != nil {
+		// The output gradient's padding: negative when the forward padding
+		// exceeds the kernel's extent (then the general kernel runs).
+		tq, lq := (g.KH-1)*g.DH-g.PH, (g.KW-1)*g.DW-g.PW
+		if tq < 0 || lq < 0 {
+			depthwiseGradGeneral(g, dx, nil, gy, x, w)
+		} else {
+			hq, wq := g.H+(g.KH-1)*g.DH, g.W+(g.KW-1)*g.DW
+			flip := make([]float32, len(w))
+			for c := 0; c < g.C; c++ {
+				for k := 0; k < kk; k++ {
+					flip[c*kk+k] = w[c*kk+kk-1-k]
+				}
+			}
+			ParallelFor(g.N*g.C, max(1, convGrain/max(hw*kk, 1)), func(lo, hi int) {
+				q := make([]float32, hq*wq)
+				for t := lo; t < hi; t++ {
+					c := t % g.C
+					gp := gy[t*l : (t+1)*l]
+					n := min(g.OW, wq-lq)
+					for oh := 0; oh < g.OH && oh+tq < hq; oh++ {
+						copy(q[(oh+tq)*wq+lq:][:n], gp[oh*g.OW:][:n])
+					}
+					convPlane(dx[t*hw:(t+1)*hw], g.W, g.H, g.W, q, wq, flip[c*kk:(c+1)*kk], g.KH, g.KW, g.DH, g.DW, 0)
+				}
+			})
+		}
+	}
+	// loadGrad lays gy's plane out Wp wide; the extra columns stay zero.
+	loadGrad := func(dst, src []float32) {
+		for oh := 0; oh < g.OH; oh++ {
+			copy(dst[oh*pp.wp:][:g.OW], src[oh*g.OW:(oh+1)*g.OW])
+		}
+	}
+	if dw != nil {
+		// One task per channel: it sums over every image, so no two tasks
+		// write the same filter.
+		ParallelFor(g.C, max(1, convGrain/max(g.N*l*kk, 1)), func(lo, hi int) {
+			acc := make([]float64, kk)
+			gw := make([]float32, g.OH*pp.wp)
+			pad := make([]float32, pp.hp*pp.wp)
+			for c := lo; c < hi; c++ {
+				clear(acc)
+				for n := 0; n < g.N; n++ {
+					t := n*g.C + c
+					loadGrad(gw, gy[t*l:(t+1)*l])
+					pp.load(g, pad, x[t*hw:(t+1)*hw])
+					for kh := 0; kh < g.KH; kh++ {
+						for kw := 0; kw < g.KW; kw++ {
+							off := pp.tap(g, kh, kw)
+							acc[kh*g.KW+kw] += float64(convDot(gw[:pp.span], pad[off:off+pp.span]))
+						}
+					}
+				}
+				for k, v := range acc {
+					dw[c*kk+k] = float32(v)
+				}
+			}
+		})
+	}
 }

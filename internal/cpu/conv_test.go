@@ -24,6 +24,8 @@ var convGeoms = []ConvGeom{
 	{N: 1, C: 4, H: 5, W: 11, KH: 1, KW: 5, SH: 1, SW: 2, PH: 0, PW: 3, DH: 1, DW: 2},
 	{N: 2, C: 2, H: 13, W: 13, KH: 7, KW: 7, SH: 1, SW: 1, PH: 9, PW: 9, DH: 3, DW: 3},
 	{N: 2, C: 3, H: 4, W: 4, KH: 5, KW: 5, SH: 1, SW: 1, PH: 2, PW: 2, DH: 1, DW: 1},
+	// Padding wider than the kernel's reach.
+	{N: 1, C: 2, H: 5, W: 6, KH: 3, KW: 3, SH: 1, SW: 1, PH: 3, PW: 1, DH: 1, DW: 1},
 }
 
 func withOut(g ConvGeom, padBottom, padRight int) ConvGeom {
@@ -77,8 +79,16 @@ func TestIm2colCol2im(t *testing.T) {
 
 func TestDepthwiseConv2d(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	for i, g0 := range convGeoms {
-		g := withOut(g0, g0.PH, g0.PW+1)
+	var geoms []ConvGeom
+	for _, g0 := range convGeoms {
+		// Extra padding on the right, and less (or none) at the bottom
+		// and right than at the top and left.
+		geoms = append(geoms, withOut(g0, g0.PH, g0.PW+1), withOut(g0, 0, max(g0.PW-1, 0)))
+	}
+	asm := hasVecAVX2
+	defer func() { hasVecAVX2 = asm }()
+	for i, g := range geoms {
+		hasVecAVX2 = asm && i%2 == 0 // the portable loops too
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
 			hw, l, kk := g.H*g.W, g.OH*g.OW, g.KH*g.KW
 			x, w, b := randSlice(r, g.N*g.C*hw), randSlice(r, g.C*kk), randSlice(r, g.C)
@@ -220,6 +230,42 @@ func TestSegmentSum(t *testing.T) {
 			if math.Abs(float64(dst[i])-v) > 1e-5 {
 				t.Fatalf("sorted=%v: dst[%d] = %v, want %v", sorted, i, dst[i], v)
 			}
+		}
+	}
+}
+
+// TestIm2colGemm checks the implicit-im2col product against Im2col
+// followed by a plain GEMM, for one and two groups and several images per
+// product.
+func TestIm2colGemm(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for i, g0 := range convGeoms {
+		for _, groups := range []int{1, 2} {
+			g := withOut(g0, g0.PH, g0.PW+1)
+			g.C *= groups
+			g.N = 3
+			t.Run(fmt.Sprint(i, "/", groups), func(t *testing.T) {
+				hw, l, kk := g.H*g.W, g.OH*g.OW, g.KH*g.KW
+				cg := g.C / groups
+				kg, og := cg*kk, 5
+				first, count := 1, 2
+				x := randSlice(r, g.N*g.C*hw)
+				w := randSlice(r, groups*og*kg)
+				width := count * l
+				col := make([]float32, g.C*kk*width)
+				Im2col(g, col, x, first, count, width, l)
+				gm := Gemm{M: og, N: width, K: kg, Alpha: 1, Batch: groups,
+					LDA: kg, StrideA: og * kg, LDB: width, StrideB: kg * width, LDC: width, StrideC: og * width}
+				want := make([]float32, groups*og*width)
+				gm.Run(w, col, want)
+				got := make([]float32, len(want))
+				Im2colGemm(g, gm, cg, w, x, got, first, count)
+				for k := range want {
+					if math.Abs(float64(got[k]-want[k])) > 1e-4*math.Max(1, math.Abs(float64(want[k]))) {
+						t.Fatalf("Im2colGemm [%d] = %v, want %v", k, got[k], want[k])
+					}
+				}
+			})
 		}
 	}
 }

@@ -106,6 +106,12 @@ type Gemm struct {
 	OffA, OffB, OffC          int
 	LDA, LDB, LDC             int
 	StrideA, StrideB, StrideC int
+	// PackB, when set, packs op(B) instead of reading it from b (which may
+	// then be nil): it must fill dst[p*nr+j] with op(B) of batch item i at
+	// row pc+p and column col+j for p < kc and j < w, and zero for
+	// w ≤ j < nr. Convolutions use it to pack straight from the image
+	// (implicit im2col).
+	PackB func(i int, dst []float32, pc, kc, col, w, nr int)
 }
 
 // Sgemm computes C = alpha*op(A)*op(B) + beta*C for one row-major matrix
@@ -145,14 +151,16 @@ func (g Gemm) Run(a, b, c []float32) {
 // a whole 256^3 product.
 func (g *Gemm) single(i int, a, b, c []float32, parallel bool) {
 	a = a[g.OffA+i*g.StrideA:]
-	b = b[g.OffB+i*g.StrideB:]
+	if g.PackB == nil {
+		b = b[g.OffB+i*g.StrideB:]
+	}
 	c = c[g.OffC+i*g.StrideC:]
 	m, n, k := g.M, g.N, g.K
 	if k == 0 || g.Alpha == 0 {
 		g.scaleC(c)
 		return
 	}
-	if m*n*k <= 24*24*24 {
+	if m*n*k <= 24*24*24 && g.PackB == nil {
 		g.scaleC(c)
 		g.naive(a, b, c)
 		return
@@ -187,7 +195,11 @@ func (g *Gemm) single(i int, a, b, c []float32, parallel bool) {
 				return dst
 			}
 			if f.CompareAndSwap(sliverNew, sliverPacking) {
-				g.packB(dst, b, pc, kc, jc+js*nr, min(nr, nc-js*nr), nr)
+				if g.PackB != nil {
+					g.PackB(i, dst, pc, kc, jc+js*nr, min(nr, nc-js*nr), nr)
+				} else {
+					g.packB(dst, b, pc, kc, jc+js*nr, min(nr, nc-js*nr), nr)
+				}
 				f.Store(sliverReady)
 				return dst
 			}

@@ -116,3 +116,133 @@ dotdone:
 	VMOVSS X1, ret+24(FP)
 	VZEROUPPER
 	RET
+
+// func dwPlaneAVX2(out *float32, outStride, rows, n int, src *float32, srcStride int, w *float32, kh, kw, dh, dw int, bias float32)
+// One plane of a stride-1 depthwise convolution over a zero-padded input:
+// out[r·outStride + i] = bias + Σ_{a<kh, b<kw} w[a·kw + b]·src[(r + a·dh)·srcStride + i + b·dw]
+// for r < rows and i < n, with AVX2 and FMA (strides in floats, kh, kw ≥ 1).
+TEXT ·dwPlaneAVX2(SB), NOSPLIT, $0-92
+	MOVQ out+0(FP), DI
+	MOVQ rows+16(FP), R9
+	MOVQ src+32(FP), SI
+	MOVQ srcStride+40(FP), R11
+	MOVQ dh+72(FP), AX
+	IMULQ AX, R11
+	SHLQ $2, R11
+	MOVQ dw+80(FP), R12
+	SHLQ $2, R12
+	VBROADCASTSS bias+88(FP), Y15
+
+dwrow:
+	TESTQ R9, R9
+	JZ    dwdone
+	MOVQ  n+24(FP), CX
+	MOVQ  DI, R13
+	MOVQ  SI, R14
+
+dw32:
+	CMPQ CX, $32
+	JL   dw8
+	VMOVAPS Y15, Y0
+	VMOVAPS Y15, Y1
+	VMOVAPS Y15, Y2
+	VMOVAPS Y15, Y3
+	MOVQ w+48(FP), DX
+	MOVQ R14, BX
+	MOVQ kh+56(FP), AX
+
+dw32kh:
+	MOVQ BX, R10
+	MOVQ kw+64(FP), R8
+
+dw32kw:
+	VBROADCASTSS (DX), Y4
+	VFMADD231PS (R10), Y4, Y0
+	VFMADD231PS 32(R10), Y4, Y1
+	VFMADD231PS 64(R10), Y4, Y2
+	VFMADD231PS 96(R10), Y4, Y3
+	ADDQ R12, R10
+	ADDQ $4, DX
+	DECQ R8
+	JNZ  dw32kw
+	ADDQ R11, BX
+	DECQ AX
+	JNZ  dw32kh
+	VMOVUPS Y0, (R13)
+	VMOVUPS Y1, 32(R13)
+	VMOVUPS Y2, 64(R13)
+	VMOVUPS Y3, 96(R13)
+	ADDQ $128, R13
+	ADDQ $128, R14
+	SUBQ $32, CX
+	JMP  dw32
+
+dw8:
+	CMPQ CX, $8
+	JL   dw1
+	VMOVAPS Y15, Y0
+	MOVQ w+48(FP), DX
+	MOVQ R14, BX
+	MOVQ kh+56(FP), AX
+
+dw8kh:
+	MOVQ BX, R10
+	MOVQ kw+64(FP), R8
+
+dw8kw:
+	VBROADCASTSS (DX), Y4
+	VFMADD231PS (R10), Y4, Y0
+	ADDQ R12, R10
+	ADDQ $4, DX
+	DECQ R8
+	JNZ  dw8kw
+	ADDQ R11, BX
+	DECQ AX
+	JNZ  dw8kh
+	VMOVUPS Y0, (R13)
+	ADDQ $32, R13
+	ADDQ $32, R14
+	SUBQ $8, CX
+	JMP  dw8
+
+dw1:
+	TESTQ CX, CX
+	JZ    dwrowend
+	VMOVAPS X15, X0
+	MOVQ w+48(FP), DX
+	MOVQ R14, BX
+	MOVQ kh+56(FP), AX
+
+dw1kh:
+	MOVQ BX, R10
+	MOVQ kw+64(FP), R8
+
+dw1kw:
+	VMOVSS (DX), X4
+	VFMADD231SS (R10), X4, X0
+	ADDQ R12, R10
+	ADDQ $4, DX
+	DECQ R8
+	JNZ  dw1kw
+	ADDQ R11, BX
+	DECQ AX
+	JNZ  dw1kh
+	VMOVSS X0, (R13)
+	ADDQ $4, R13
+	ADDQ $4, R14
+	DECQ CX
+	JMP  dw1
+
+dwrowend:
+	MOVQ outStride+8(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, DI
+	MOVQ srcStride+40(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, SI
+	DECQ R9
+	JMP  dwrow
+
+dwdone:
+	VZEROUPPER
+	RET
