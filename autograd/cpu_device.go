@@ -50,13 +50,17 @@ const grainElems = 1 << 15
 func (cpuDevice) Name() string { return "cpu" }
 
 func (cpuDevice) Alloc(n int) Buffer {
-	return &cpuBuffer{data: storagePool.get(n, true), n: n, seq: allocSeq.Add(1)}
+	cb := &cpuBuffer{data: storagePool.get(n, true), n: n, seq: allocSeq.Add(1)}
+	collectNew(cb)
+	return cb
 }
 
 // allocUninit is Alloc for storage the caller overwrites entirely: reused
 // storage keeps its old values.
 func (cpuDevice) allocUninit(n int) Buffer {
-	return &cpuBuffer{data: storagePool.get(n, false), n: n, seq: allocSeq.Add(1)}
+	cb := &cpuBuffer{data: storagePool.get(n, false), n: n, seq: allocSeq.Add(1)}
+	collectNew(cb)
+	return cb
 }
 
 func (cpuDevice) FromHost(src []float32) Buffer {

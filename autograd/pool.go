@@ -229,7 +229,9 @@ func freeScratch(bufs ...Buffer) {
 // inference output, say).
 //
 // After Close, a collected tensor is dead: reading it panics with a message
-// that says so. Keep the tensors you need past the step with Keep (for
+// that says so. (Storage under 16 KiB is not worth pooling and is left to
+// the garbage collector, so small tensors stay readable; do not rely on
+// it.) Keep the tensors you need past the step with Keep (for
 // example the hidden state carried between truncated-backprop steps, which
 // Detach shares with the graph), or copy what you need out before Close.
 //
@@ -238,6 +240,7 @@ func freeScratch(bufs ...Buffer) {
 // around every step.
 type Scope struct {
 	start  uint64
+	mu     sync.Mutex // guards bufs while Run collects
 	bufs   []*cpuBuffer
 	closed bool
 }
@@ -289,6 +292,39 @@ func (s *Scope) Close() {
 	}
 	s.bufs = nil
 	storagePool.age()
+}
+
+// Run runs fn and collects every tensor storage that ops allocate while
+// it runs (except tensors made from host data: New, Wrap, the data
+// loader's batches), graph or not: the scope for an inference loop, whose
+// forward passes run under NoGrad and build no graph for Backward to walk.
+//
+//	s := autograd.OpenScope()
+//	s.Run(func() { logits = model.Forward(x) })
+//	pred := logits.ArgMax(-1).Data() // before Close
+//	s.Close()
+//
+// Like NoGrad, Run is process-wide: it collects what any goroutine
+// allocates meanwhile, so use it where one goroutine runs the model (the
+// tape's rule anyway). Runs nest; the innermost scope collects.
+func (s *Scope) Run(fn func()) {
+	s.check("Run")
+	prev := runScope.Swap(s)
+	defer runScope.Store(prev)
+	fn()
+}
+
+// runScope is the scope of the innermost Scope.Run in progress.
+var runScope atomic.Pointer[Scope]
+
+// collectNew hands a freshly allocated buffer to the running Scope.Run.
+func collectNew(cb *cpuBuffer) {
+	if s := runScope.Load(); s != nil {
+		s.mu.Lock()
+		cb.flags |= bufCollected
+		s.bufs = append(s.bufs, cb)
+		s.mu.Unlock()
+	}
 }
 
 // Len reports how many buffers the scope has collected so far.

@@ -16,7 +16,8 @@ import (
 )
 
 // adaptRun times forward(x) plus the backward pass from a ones seed,
-// clearing the gradients of x and of the model's parameters first.
+// clearing the gradients of x and of the model's parameters first, inside
+// an autograd.Scope as train.Trainer runs a step.
 func adaptRun(b *testing.B, model any, x *ag.Tensor, forward func(*ag.Tensor) *ag.Tensor) {
 	x.SetRequiresGrad(true)
 	y := forward(x)
@@ -27,7 +28,9 @@ func adaptRun(b *testing.B, model any, x *ag.Tensor, forward func(*ag.Tensor) *a
 	for i := 0; i < b.N; i++ {
 		x.ZeroGrad()
 		nn.ZeroGrad(model)
-		forward(x).BackwardWith(seed, false)
+		s := ag.OpenScope()
+		s.BackwardWith(forward(x), seed, false)
+		s.Close()
 	}
 }
 

@@ -14,13 +14,16 @@ import (
 
 // benchTrainStep times forward, backward of the sum of the output, and
 // dropping the gradients, of f on x (which requires grad, as the output of
-// a previous layer would).
+// a previous layer would), inside an autograd.Scope as train.Trainer runs
+// a step.
 func benchTrainStep(b *testing.B, model any, x *ag.Tensor, f func(x *ag.Tensor) *ag.Tensor) {
 	x = x.SetRequiresGrad(true)
 	step := func() {
-		f(x).Sum().Backward()
+		s := ag.OpenScope()
+		s.Backward(f(x).Sum())
 		nn.ZeroGrad(model)
 		x.ZeroGrad()
+		s.Close()
 	}
 	step() // warm up the pool and buffers
 	b.ReportAllocs()

@@ -3,10 +3,12 @@ package bench
 // Benchmarks of the convolutions issue 5 names, on [16, 64, 32, 32]: a
 // dense 3×3 convolution (64 → 64 channels, padding 1), and the two
 // depthwise convolutions of large kernel attention (5×5 padding 2, and 7×7
-// dilation 3 padding 9), each with a bias. "Backward" benchmarks time the
-// forward pass and the backward pass from a ones seed into the input, the
-// weight and the bias, inside an autograd.Scope as train.Trainer runs a
-// step. Their PyTorch twins are in torch_conv.py.
+// dilation 3 padding 9), each with a bias. Forward benchmarks run each
+// call inside Scope.Run (the output's storage is reused by the next call);
+// "Backward" benchmarks time the forward pass and the backward pass from a
+// ones seed into the input, the weight and the bias, inside an
+// autograd.Scope as train.Trainer runs a step. Their PyTorch twins are in
+// torch_conv.py.
 
 import (
 	"testing"
@@ -37,11 +39,16 @@ func benchConv(b *testing.B, c convCase, backward bool) {
 	}
 	f := func() *ag.Tensor { return ag.Conv2d(x, w, bias, opts) }
 	if !backward {
-		f()
+		call := func() {
+			s := ag.OpenScope()
+			s.Run(func() { f() })
+			s.Close()
+		}
+		call()
 		b.ReportAllocs()
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
-			f()
+			call()
 		}
 		return
 	}

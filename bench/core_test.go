@@ -31,14 +31,18 @@ func BenchmarkMatMul512Backward(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		x.MatMul(y).BackwardWith(seed, false)
+		s := ag.OpenScope()
+		s.BackwardWith(x.MatMul(y), seed, false)
+		s.Close()
 	}
 	b.ReportMetric(3*2*512*512*512*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
 
 // benchSgemm times op(x) @ op(y) for x of shape [m, k] (or [k, m] when
 // transA) and y of shape [k, n] (or [n, k] when transB), forward only,
-// through the public API, and reports GFLOP/s (2mnk per product).
+// through the public API, and reports GFLOP/s (2mnk per product). Each
+// product runs inside Scope.Run, so the result's storage is reused by the
+// next, as PyTorch's allocator reuses it.
 func benchSgemm(b *testing.B, m, k, n int, transA, transB bool) {
 	rng := ag.NewRNG(1)
 	xs, ys := []int{m, k}, []int{k, n}
@@ -49,11 +53,16 @@ func benchSgemm(b *testing.B, m, k, n int, transA, transB bool) {
 		ys = []int{n, k}
 	}
 	x, y := rng.Normal(0, 1, xs...), rng.Normal(0, 1, ys...)
-	ag.MatMulT(x, y, transA, transB) // warm up the pool and buffers
+	call := func() {
+		s := ag.OpenScope()
+		s.Run(func() { ag.MatMulT(x, y, transA, transB) })
+		s.Close()
+	}
+	call() // warm up the pool and buffers
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		ag.MatMulT(x, y, transA, transB)
+		call()
 	}
 	b.ReportMetric(2*float64(m)*float64(n)*float64(k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
@@ -113,7 +122,9 @@ func elementwiseChain(b *testing.B, n, size int) {
 				y = y.Add(x)
 			}
 		}
-		y.Sum().Backward()
+		s := ag.OpenScope()
+		s.Backward(y.Sum())
+		s.Close()
 		x.ZeroGrad()
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/elemop")

@@ -14,18 +14,21 @@ import (
 
 // lkaBenchStep times one training step's worth of work on a layer: the
 // forward pass on x (which requires grad), the backward pass from a seed of
-// ones, and clearing the gradients, as torch_lka.py does.
+// ones, and clearing the gradients, as torch_lka.py does, inside an
+// autograd.Scope as train.Trainer runs a step.
 func lkaBenchStep(b *testing.B, model any, x *ag.Tensor, f func(*ag.Tensor) *ag.Tensor) {
 	x.SetRequiresGrad(true)
 	var seed *ag.Tensor
 	step := func() {
+		s := ag.OpenScope()
 		y := f(x)
 		if seed == nil {
-			seed = ag.OnesLike(y)
+			seed = ag.Keep(ag.OnesLike(y))
 		}
-		y.BackwardWith(seed, false)
+		s.BackwardWith(y, seed, false)
 		nn.ZeroGrad(model)
 		x.ZeroGrad()
+		s.Close()
 	}
 	step() // warm up the pool and buffers
 	b.ReportAllocs()

@@ -19,28 +19,41 @@ const vecN = 1 << 20
 // sequences of 197 tokens of width 192).
 var vitShape = []int{64, 197, 192}
 
-// benchForward times f(x), forward only.
+// benchForward times f(x), forward only, each call inside Scope.Run so
+// that its output's storage is reused by the next call, as an inference
+// loop with scopes (and train.Trainer's evaluation) runs.
 func benchForward(b *testing.B, x *ag.Tensor, f func(*ag.Tensor) *ag.Tensor) {
-	f(x) // warm up the pool
+	call := func() {
+		s := ag.OpenScope()
+		s.Run(func() { f(x) })
+		s.Close()
+	}
+	call() // warm up the pool
 	b.ReportAllocs()
 	b.SetBytes(int64(4 * x.Numel()))
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		f(x)
+		call()
 	}
 }
 
-// benchBackward times f(x) and its backward pass with a ones seed.
+// benchBackward times f(x) and its backward pass with a ones seed, inside
+// a Scope as train.Trainer runs a step.
 func benchBackward(b *testing.B, x *ag.Tensor, f func(*ag.Tensor) *ag.Tensor) {
 	x.SetRequiresGrad(true)
 	seed := ag.Ones(x.Shape()...)
-	f(x).BackwardWith(seed, false)
+	call := func() {
+		x.ZeroGrad()
+		s := ag.OpenScope()
+		s.BackwardWith(f(x), seed, false)
+		s.Close()
+	}
+	call()
 	b.ReportAllocs()
 	b.SetBytes(int64(4 * x.Numel()))
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		x.ZeroGrad()
-		f(x).BackwardWith(seed, false)
+		call()
 	}
 }
 

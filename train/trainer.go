@@ -93,13 +93,15 @@ type Trainer struct {
 	// ClipGradNorm, when positive, clips the global L2 norm of the
 	// gradients to it before each optimizer step.
 	ClipGradNorm float64
-	// KeepStepTensors turns off the per-step memory scope. By default each
-	// step runs inside an autograd.Scope, so the storage of the step's
-	// graph (activations and the gradients between them) is reused by the
-	// next step instead of allocated afresh. Set it when a StepFunc keeps
-	// graph tensors past its step without marking them with autograd.Keep
-	// (a recurrent state carried between steps, for example); reading such
-	// a tensor in a later step panics with a message that says so.
+	// KeepStepTensors turns off the per-step memory scopes. By default
+	// each training step runs inside an autograd.Scope, so the storage of
+	// the step's graph (activations and the gradients between them) is
+	// reused by the next step instead of allocated afresh, and each
+	// evaluation batch inside Scope.Run, which does the same for
+	// everything the forward pass allocates. Set it when a StepFunc keeps
+	// tensors past its step without marking them with autograd.Keep (a
+	// recurrent state carried between steps, for example); reading such a
+	// tensor in a later step panics with a message that says so.
 	KeepStepTensors bool
 
 	// Train yields the training batches. Its Len is the number of steps
@@ -499,7 +501,11 @@ func (t *Trainer) Evaluate(l *data.Loader) (map[string]float64, error) {
 	var stepErr error
 	for it.Next() {
 		b := it.Batch()
-		autograd.NoGrad(func() {
+		var scope *autograd.Scope
+		if !t.KeepStepTensors {
+			scope = autograd.OpenScope()
+		}
+		eval := func() {
 			out := t.Step(b)
 			if out.Loss == nil {
 				stepErr = errors.New("train: Evaluate: the StepFunc returned no Loss")
@@ -516,7 +522,13 @@ func (t *Trainer) Evaluate(l *data.Loader) (map[string]float64, error) {
 			for _, m := range t.Metrics {
 				sums[m.Name] += m.Func(b, out) * size
 			}
-		})
+		}
+		if scope != nil {
+			scope.Run(func() { autograd.NoGrad(eval) })
+			scope.Close()
+		} else {
+			autograd.NoGrad(eval)
+		}
 		if stepErr != nil {
 			return nil, stepErr
 		}
