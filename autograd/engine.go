@@ -186,6 +186,24 @@ func backward(t, seed *Tensor, retainGraph bool, s *Scope) {
 	order := topoOrder(t.node)
 	grads := make(map[*node]*Tensor, len(order))
 	grads[t.node] = seed
+	// A leaf's first gradient adopts the storage a backward rule made for
+	// it, instead of a copy, when that storage was made in this pass and
+	// handed nowhere else (as torch steals the buffer of a gradient only
+	// it holds). handed records the large buffers already passed on.
+	start := allocSeq.Load()
+	var handed map[*cpuBuffer]bool
+	hand := func(b Buffer) (fresh bool) {
+		cb, ok := b.(*cpuBuffer)
+		if !ok || cb.n < poolMinElems {
+			return false
+		}
+		if handed == nil {
+			handed = map[*cpuBuffer]bool{}
+		}
+		fresh = cb.seq > start && !handed[cb]
+		handed[cb] = true
+		return fresh
+	}
 	for i := len(order) - 1; i >= 0; i-- {
 		n := order[i]
 		g := grads[n]
@@ -217,15 +235,24 @@ func backward(t, seed *Tensor, retainGraph bool, s *Scope) {
 				if s != nil {
 					s.collect(gi.buf)
 				}
-				if e.leaf != nil {
-					accumulate(e.leaf, gi)
-				} else if prev := grads[e.node]; prev != nil {
-					sum := prev.Add(gi)
+				switch {
+				case e.leaf != nil:
+					if hand(gi.buf) && e.leaf.Grad == nil {
+						e.leaf.Grad = gi
+						keepBuf(gi.buf)
+					} else {
+						accumulate(e.leaf, gi)
+					}
+				case grads[e.node] != nil:
+					hand(gi.buf)
+					sum := grads[e.node].Add(gi)
 					if s != nil {
 						s.collect(sum.buf)
 					}
+					hand(sum.buf)
 					grads[e.node] = sum
-				} else {
+				default:
+					hand(gi.buf)
 					grads[e.node] = gi
 				}
 			}

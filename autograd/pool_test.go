@@ -309,3 +309,34 @@ func TestScopeRunCollectsInference(t *testing.T) {
 		t.Fatal("the input was released")
 	}
 }
+
+// TestLeafGradientsNeverShareStorage checks the gradient adoption: leaves
+// fed the same backward output (a pass-through of Add, a Reshape view)
+// each get storage of their own.
+func TestLeafGradientsNeverShareStorage(t *testing.T) {
+	rng := NewRNG(4)
+	x := rng.Normal(0, 1, 64, 128).SetRequiresGrad(true)
+	y := rng.Normal(0, 1, 64, 128).SetRequiresGrad(true)
+	z := rng.Normal(0, 1, 128*64).SetRequiresGrad(true)
+	h := x.Add(y).Add(z.Reshape(64, 128)).Exp()
+	h.Sum().Backward()
+	gx, gy, gz := x.Grad.Data(), y.Grad.Data(), z.Grad.Data()
+	if maxDiff(gx, gy) != 0 || maxDiff(gx, gz) != 0 {
+		t.Fatal("the three gradients should be equal")
+	}
+	NoGrad(func() { x.Grad.AddInPlace(OnesLike(x.Grad), 1) })
+	if maxDiff(y.Grad.Data(), gy) != 0 || maxDiff(z.Grad.Data(), gz) != 0 {
+		t.Fatal("changing x.Grad changed another leaf's gradient: they share storage")
+	}
+	// A second backward accumulates into the adopted storage.
+	x.ZeroGrad()
+	h = x.Mul(y).Exp()
+	h.Sum().Backward()
+	first := x.Grad.Data()
+	x.Mul(y).Exp().Sum().Backward()
+	for i, v := range x.Grad.Data() {
+		if d := v - 2*first[i]; d > 1e-5*max(1, 2*first[i]) || d < -1e-5*max(1, 2*first[i]) {
+			t.Fatalf("accumulated gradient [%d] = %v, want %v", i, v, 2*first[i])
+		}
+	}
+}
