@@ -20,6 +20,7 @@ const (
 	bufEscaped                     // the slice left deepgo (HostData, Wrap): never pooled
 	bufCollected                   // in a Scope's list
 	bufReleased                    // storage handed back: any use is a bug
+	bufShared                      // more than one tensor views the storage
 )
 
 func (b *cpuBuffer) Len() int { return b.n }

@@ -128,11 +128,30 @@ func (t *Tensor) RetainGrad() *Tensor {
 // Detach returns a tensor that shares storage with t but is cut from the
 // graph and does not require grad.
 func (t *Tensor) Detach() *Tensor {
+	markShared(t.buf)
 	return newTensor(t.dev, t.buf, t.shape)
 }
 
 // ZeroGrad drops the accumulated gradient.
 func (t *Tensor) ZeroGrad() { t.Grad = nil }
+
+// ReleaseGrad drops the accumulated gradient like ZeroGrad and hands its
+// storage back for reuse by the next gradients, as freeing torch's .grad
+// does. The dropped Grad tensor must not be used afterwards (reading it
+// panics; Clone it first to keep it). A gradient whose storage is viewed
+// by another tensor (Reshape, Detach) or was handed out by HostData is
+// only dropped. Optimizers' ZeroGrad calls it.
+func (t *Tensor) ReleaseGrad() {
+	g := t.Grad
+	t.Grad = nil
+	if g == nil {
+		return
+	}
+	if cb, ok := g.buf.(*cpuBuffer); ok && cb.flags&(bufShared|bufEscaped) == 0 {
+		cb.flags &^= bufKept | bufCollected
+		cb.release()
+	}
+}
 
 const releasedMsg = "autograd: Backward: the graph through %s has already been run backward and released; " +
 	"recompute the forward pass, or pass retainGraph=true to BackwardWith on the first call"

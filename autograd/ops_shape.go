@@ -13,6 +13,7 @@ func (t *Tensor) Reshape(shape ...int) *Tensor {
 	if sameShape(shape, t.shape) {
 		return t
 	}
+	markShared(t.buf)
 	out := newTensor(t.dev, t.buf, shape)
 	in := t.shape
 	record("Reshape", out, []*Tensor{t}, func(g *Tensor) []*Tensor { return []*Tensor{g.Reshape(in...)} })

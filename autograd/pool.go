@@ -348,6 +348,13 @@ func Keep(t *Tensor) *Tensor {
 	return t
 }
 
+// markShared notes that a second tensor views b's storage.
+func markShared(b Buffer) {
+	if cb, ok := b.(*cpuBuffer); ok {
+		cb.flags |= bufShared
+	}
+}
+
 // keepBuf is Keep for a gradient the engine stores in Grad.
 func keepBuf(b Buffer) {
 	if cb, ok := b.(*cpuBuffer); ok {

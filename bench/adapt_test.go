@@ -26,7 +26,7 @@ func adaptRun(b *testing.B, model any, x *ag.Tensor, forward func(*ag.Tensor) *a
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		x.ZeroGrad()
+		x.ReleaseGrad()
 		nn.ZeroGrad(model)
 		s := ag.OpenScope()
 		s.BackwardWith(forward(x), seed, false)

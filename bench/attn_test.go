@@ -22,7 +22,7 @@ func benchTrainStep(b *testing.B, model any, x *ag.Tensor, f func(x *ag.Tensor) 
 		s := ag.OpenScope()
 		s.Backward(f(x).Sum())
 		nn.ZeroGrad(model)
-		x.ZeroGrad()
+		x.ReleaseGrad()
 		s.Close()
 	}
 	step() // warm up the pool and buffers

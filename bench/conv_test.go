@@ -63,9 +63,9 @@ func benchConv(b *testing.B, c convCase, backward bool) {
 			seed = ag.Keep(ag.OnesLike(y))
 		}
 		s.BackwardWith(y, seed, false)
-		x.ZeroGrad()
-		w.ZeroGrad()
-		bias.ZeroGrad()
+		x.ReleaseGrad()
+		w.ReleaseGrad()
+		bias.ReleaseGrad()
 		s.Close()
 	}
 	step()

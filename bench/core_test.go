@@ -125,7 +125,7 @@ func elementwiseChain(b *testing.B, n, size int) {
 		s := ag.OpenScope()
 		s.Backward(y.Sum())
 		s.Close()
-		x.ZeroGrad()
+		x.ReleaseGrad()
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/elemop")
 }

@@ -27,7 +27,7 @@ func lkaBenchStep(b *testing.B, model any, x *ag.Tensor, f func(*ag.Tensor) *ag.
 		}
 		s.BackwardWith(y, seed, false)
 		nn.ZeroGrad(model)
-		x.ZeroGrad()
+		x.ReleaseGrad()
 		s.Close()
 	}
 	step() // warm up the pool and buffers

@@ -43,7 +43,7 @@ func benchBackward(b *testing.B, x *ag.Tensor, f func(*ag.Tensor) *ag.Tensor) {
 	x.SetRequiresGrad(true)
 	seed := ag.Ones(x.Shape()...)
 	call := func() {
-		x.ZeroGrad()
+		x.ReleaseGrad()
 		s := ag.OpenScope()
 		s.BackwardWith(f(x), seed, false)
 		s.Close()

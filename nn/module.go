@@ -127,9 +127,11 @@ func Unfreeze(model any) {
 }
 
 // ZeroGrad drops the accumulated gradient of every parameter of the model
-// (sets it to nil, as torch's zero_grad(set_to_none=True)).
+// (sets it to nil, as torch's zero_grad(set_to_none=True)) and hands its
+// storage back for reuse (autograd.Tensor.ReleaseGrad): a Grad tensor read
+// before ZeroGrad must not be used after it; Clone it to keep it.
 func ZeroGrad(model any) {
 	for _, p := range Parameters(model) {
-		p.ZeroGrad()
+		p.ReleaseGrad()
 	}
 }

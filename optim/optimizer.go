@@ -46,7 +46,9 @@ type Optimizer interface {
 	// Step updates every parameter that has a gradient, once.
 	Step()
 	// ZeroGrad drops the gradients of all the optimizer's parameters (sets
-	// them to nil, as torch's zero_grad(set_to_none=True)).
+	// them to nil, as torch's zero_grad(set_to_none=True)) and hands their
+	// storage back for reuse (autograd.Tensor.ReleaseGrad): a Grad tensor
+	// read before ZeroGrad must not be used after it; Clone it to keep it.
 	ZeroGrad()
 	// ParamGroups returns the optimizer's groups. Schedulers and callers
 	// may change a group's LR and WeightDecay between steps.
@@ -166,7 +168,7 @@ func (b *base) ParamGroups() []*ParamGroup { return b.groups }
 func (b *base) ZeroGrad() {
 	for _, g := range b.groups {
 		for _, p := range g.Params {
-			p.ZeroGrad()
+			p.ReleaseGrad()
 		}
 	}
 }
