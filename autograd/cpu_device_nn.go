@@ -25,16 +25,16 @@ func (cpuDevice) Im2col(g ConvGeom, col, x Buffer, first, count, rowStride, imag
 	cpu.Im2col(g.cpu(), cpuData(col), cpuData(x), first, count, rowStride, imageStride)
 }
 
-// im2colGemmer is implemented by devices that multiply by a convolution's
-// im2col matrix without writing it out (implicit im2col): c = A·col for
-// the images [first, first+count) and cg input channels per group, args
-// describing the product with B = col (B's offsets are ignored).
-type im2colGemmer interface {
-	im2colGemm(g ConvGeom, args GemmArgs, cg int, a, x, c Buffer, first, count int)
+// convForwarder is implemented by devices with a whole-convolution
+// forward kernel (the CPU's: implicit im2col, parallel over images):
+// y = conv(x, w) + b (b may be nil), overwriting y, for o output channels
+// in groups groups.
+type convForwarder interface {
+	conv2dForward(g ConvGeom, groups, o int, y, x, w, b Buffer)
 }
 
-func (cpuDevice) im2colGemm(g ConvGeom, args GemmArgs, cg int, a, x, c Buffer, first, count int) {
-	cpu.Im2colGemm(g.cpu(), args.cpu(), cg, cpuData(a), cpuData(x), cpuData(c), first, count)
+func (cpuDevice) conv2dForward(g ConvGeom, groups, o int, y, x, w, b Buffer) {
+	cpu.Conv2dForward(g.cpu(), groups, o, cpuData(y), cpuData(x), cpuData(w), cpuDataOrNil(b))
 }
 
 func (cpuDevice) Col2im(g ConvGeom, dx, col Buffer, first, count, rowStride, imageStride int) {

@@ -261,25 +261,28 @@ func convIm2col(g ConvGeom, groups int, x, w, b *Tensor) *Tensor {
 	// chunk is one image: the image itself is the column matrix.
 	pointwise := kk == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadH == 0 && g.PadW == 0 &&
 		g.OH == g.H && g.OW == g.W && nc == 1
-	implicit, _ := dev.(im2colGemmer)
+	kern, _ := dev.(convForwarder)
 	if pointwise {
-		implicit = nil
+		kern = nil
 	}
 	var col, tmp Buffer
-	if !pointwise && implicit == nil {
-		col = dev.Alloc(c * kk * nc * l)
+	if kern != nil {
+		kern.conv2dForward(g, groups, o, y.buf, x.buf, w.buf, bufOf(b))
+	} else {
+		if !pointwise {
+			col = dev.Alloc(c * kk * nc * l)
+		}
+		if nc > 1 {
+			tmp = dev.Alloc(o * nc * l)
+		}
 	}
-	if nc > 1 {
-		tmp = dev.Alloc(o * nc * l)
-	}
-	for n0 := 0; n0 < n; n0 += nc {
+	for n0 := 0; n0 < n && kern == nil; n0 += nc {
 		cnt := min(nc, n-n0)
 		width := cnt * l
 		colBuf, colOff := col, 0
-		switch {
-		case pointwise:
+		if pointwise {
 			colBuf, colOff = x.buf, n0*c*l
-		case implicit == nil:
+		} else {
 			dev.Im2col(g, col, x.buf, n0, cnt, width, l)
 		}
 		out, outOff := tmp, 0
@@ -292,17 +295,12 @@ func convIm2col(g ConvGeom, groups int, x, w, b *Tensor) *Tensor {
 			dev.Copy([]int{o, width}, out, Layout{Offset: outOff, Strides: []int{width, 1}}, b.buf, Layout{Strides: []int{1, 0}}, false)
 			beta = 1
 		}
-		args := GemmArgs{
+		dev.Gemm(GemmArgs{
 			M: og, N: width, K: kg, Alpha: 1, Beta: beta, Batch: groups,
 			LDA: kg, StrideA: og * kg,
 			OffB: colOff, LDB: width, StrideB: kg * width,
 			OffC: outOff, LDC: width, StrideC: og * width,
-		}
-		if implicit != nil {
-			implicit.im2colGemm(g, args, cg, w.buf, x.buf, out, n0, cnt)
-		} else {
-			dev.Gemm(args, w.buf, colBuf, out)
-		}
+		}, w.buf, colBuf, out)
 		if cnt > 1 {
 			// [O, cnt, L] → y[n0:n0+cnt] as [cnt, O, L].
 			dev.Copy([]int{cnt, o, l}, y.buf, Layout{Offset: n0 * o * l, Strides: []int{o * l, l, 1}},
@@ -314,23 +312,24 @@ func convIm2col(g ConvGeom, groups int, x, w, b *Tensor) *Tensor {
 	// in the graph would hold one per layer until backward runs.
 	record("Conv2d", y, []*Tensor{x, w, b}, func(gy *Tensor) []*Tensor {
 		var dx, dw, db *Tensor
+		loopDw, loopDx := w.requiresGrad, x.requiresGrad
 		var col, dcol, gt Buffer
-		if w.requiresGrad && !pointwise {
+		if loopDw && !pointwise {
 			col = dev.Alloc(c * kk * nc * l)
 		}
-		if x.requiresGrad {
+		if loopDx {
 			dx = empty(dev, x.shape)
 			if !pointwise {
 				dcol = dev.Alloc(c * kk * nc * l)
 			}
 		}
-		if w.requiresGrad {
+		if loopDw {
 			dw = empty(dev, w.shape)
 		}
-		if nc > 1 && (dx != nil || dw != nil) {
+		if nc > 1 && (loopDx || loopDw) {
 			gt = dev.Alloc(o * nc * l)
 		}
-		for n0 := 0; n0 < n && (dx != nil || dw != nil); n0 += nc {
+		for n0 := 0; n0 < n && (loopDx || loopDw); n0 += nc {
 			cnt := min(nc, n-n0)
 			width := cnt * l
 			gBuf, gOff := gy.buf, n0*o*l
@@ -340,12 +339,11 @@ func convIm2col(g ConvGeom, groups int, x, w, b *Tensor) *Tensor {
 					gy.buf, Layout{Offset: n0 * o * l, Strides: []int{o * l, l, 1}}, false)
 				gBuf, gOff = gt, 0
 			}
-			if dw != nil {
+			if loopDw {
 				colBuf, colOff := col, 0
-				switch {
-				case pointwise:
+				if pointwise {
 					colBuf, colOff = x.buf, n0*c*l
-				default:
+				} else {
 					dev.Im2col(g, col, x.buf, n0, cnt, width, l)
 				}
 				// dW_gi += G_gi [Og, width] · col_giᵀ [width, Kg].
@@ -357,7 +355,7 @@ func convIm2col(g ConvGeom, groups int, x, w, b *Tensor) *Tensor {
 				}
 				dev.Gemm(args, gBuf, colBuf, dw.buf)
 			}
-			if dx != nil {
+			if loopDx {
 				// dcol_gi [Kg, width] = W_giᵀ · G_gi, then col2im.
 				args := GemmArgs{
 					TransA: true, M: kg, N: width, K: og, Alpha: 1, Beta: 0, Batch: groups,

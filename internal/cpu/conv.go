@@ -546,3 +546,37 @@ func depthwiseS1Grad(g ConvGeom, dx, dw, gy, x, w []float32) {
 		})
 	}
 }
+
+// Conv2dForward computes y [N, O, OH, OW] = conv(x, w) + b for x
+// [N, C, H, W], w [O, C/groups, KH, KW] and b [O] (or nil), one GEMM per
+// image and group with the im2col operand packed straight from x. With
+// several images, each worker takes whole images (no synchronisation
+// inside a product); a single image runs one parallel product.
+func Conv2dForward(g ConvGeom, groups, o int, y, x, w, b []float32) {
+	l := g.OH * g.OW
+	cg, og := g.C/groups, o/groups
+	kg := cg * g.KH * g.KW
+	image := func(n int, serial bool) {
+		out := y[n*o*l : (n+1)*o*l]
+		beta := float32(0)
+		if b != nil {
+			for r := 0; r < o; r++ {
+				row := out[r*l : (r+1)*l]
+				for i := range row {
+					row[i] = b[r]
+				}
+			}
+			beta = 1
+		}
+		gm := Gemm{M: og, N: l, K: kg, Alpha: 1, Beta: beta, Batch: groups,
+			LDA: kg, StrideA: og * kg, LDC: l, StrideC: og * l, Serial: serial}
+		Im2colGemm(g, gm, cg, w, x, out, n, 1)
+	}
+	if g.N >= 2 && Workers() > 1 {
+		ParallelTasks(g.N, func(n int) { image(n, true) })
+		return
+	}
+	for n := 0; n < g.N; n++ {
+		image(n, false)
+	}
+}

@@ -269,3 +269,51 @@ func TestIm2colGemm(t *testing.T) {
 		}
 	}
 }
+
+// TestConv2dKernels checks the image-parallel convolution against im2col
+// and GEMM, for one and two groups and one or several images.
+func TestConv2dKernels(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for i, g0 := range convGeoms {
+		for _, groups := range []int{1, 2} {
+			for _, n := range []int{1, 3} {
+				g := withOut(g0, g0.PH, g0.PW+1)
+				g.C *= groups
+				g.N = n
+				t.Run(fmt.Sprint(i, "/", groups, "/", n), func(t *testing.T) {
+					hw, l, kk := g.H*g.W, g.OH*g.OW, g.KH*g.KW
+					cg, og := g.C/groups, 3
+					o, kg := groups*og, cg*kk
+					x := randSlice(r, g.N*g.C*hw)
+					w := randSlice(r, o*kg)
+					b := randSlice(r, o)
+					// Reference: per image, col = im2col(x_n); y_n = W·col + b.
+					wantY := make([]float32, g.N*o*l)
+					col := make([]float32, g.C*kk*l)
+					for im := 0; im < g.N; im++ {
+						Im2col(g, col, x, im, 1, l, l)
+						yn := wantY[im*o*l : (im+1)*o*l]
+						for oc := 0; oc < o; oc++ {
+							for j := 0; j < l; j++ {
+								yn[oc*l+j] = b[oc]
+							}
+						}
+						Gemm{M: og, N: l, K: kg, Alpha: 1, Beta: 1, Batch: groups,
+							LDA: kg, StrideA: og * kg, LDB: l, StrideB: kg * l, LDC: l, StrideC: og * l}.Run(w, col, yn)
+					}
+					check := func(name string, got, want []float32) {
+						t.Helper()
+						for k := range want {
+							if math.Abs(float64(got[k]-want[k])) > 1e-4*math.Max(1, math.Abs(float64(want[k]))) {
+								t.Fatalf("%s[%d] = %v, want %v", name, k, got[k], want[k])
+							}
+						}
+					}
+					y := make([]float32, len(wantY))
+					Conv2dForward(g, groups, o, y, x, w, b)
+					check("y", y, wantY)
+				})
+			}
+		}
+	}
+}

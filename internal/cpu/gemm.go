@@ -112,6 +112,9 @@ type Gemm struct {
 	// w ≤ j < nr. Convolutions use it to pack straight from the image
 	// (implicit im2col).
 	PackB func(i int, dst []float32, pc, kc, col, w, nr int)
+	// Serial runs the product on the calling goroutine only (for callers
+	// that parallelise over independent products themselves).
+	Serial bool
 }
 
 // Sgemm computes C = alpha*op(A)*op(B) + beta*C for one row-major matrix
@@ -126,6 +129,12 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 // many, is split across the pool one matrix per task.
 func (g Gemm) Run(a, b, c []float32) {
 	if g.Batch <= 0 || g.M <= 0 || g.N <= 0 {
+		return
+	}
+	if g.Serial {
+		for i := 0; i < g.Batch; i++ {
+			g.single(i, a, b, c, false)
+		}
 		return
 	}
 	flops := g.M * g.N * max(g.K, 1)
