@@ -148,7 +148,8 @@ func (h *History) SaveCSV(path string) error {
 // SavePlot draws the history as a PNG of width×height pixels (0 for
 // 1000×450) at path, written atomically: on the left every metric whose
 // name ends in "loss", on the right the others (accuracies and user
-// metrics; "lr" and "seconds" are left out), each against the step.
+// metrics; "lr" and the machine's figures, "seconds", "alloc_mb_per_step"
+// and "gc_ms_per_step", are left out), each against the step.
 func (h *History) SavePlot(path string, width, height int) error {
 	if width <= 0 || height <= 0 {
 		width, height = 1000, 450
@@ -156,7 +157,7 @@ func (h *History) SavePlot(path string, width, height int) error {
 	var losses, others []string
 	for _, c := range h.Columns {
 		switch {
-		case c == "lr" || c == "seconds":
+		case c == "lr" || machineKeys[c]:
 		case strings.HasSuffix(c, "loss"):
 			losses = append(losses, c)
 		default:

@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime/metrics"
 	"sort"
 	"strconv"
 	"strings"
@@ -194,9 +195,38 @@ type window struct {
 	correct    float64
 	labelled   float64
 	metricSums map[string]float64
+	steps      int
+	mem        memSample // at the window's start
 }
 
-func (w *window) reset() { *w = window{metricSums: map[string]float64{}} }
+func (w *window) reset() { *w = window{metricSums: map[string]float64{}, mem: readMem()} }
+
+// memSample is the process's cumulative heap allocation and garbage
+// collector CPU time, from runtime/metrics.
+type memSample struct{ allocBytes, gcSeconds float64 }
+
+var memSamples = []metrics.Sample{
+	{Name: "/gc/heap/allocs:bytes"},
+	{Name: "/cpu/classes/gc/total:cpu-seconds"},
+}
+
+func readMem() memSample {
+	s := append([]metrics.Sample(nil), memSamples...)
+	metrics.Read(s)
+	var m memSample
+	if s[0].Value.Kind() == metrics.KindUint64 {
+		m.allocBytes = float64(s[0].Value.Uint64())
+	}
+	if s[1].Value.Kind() == metrics.KindFloat64 {
+		m.gcSeconds = s[1].Value.Float64()
+	}
+	return m
+}
+
+// machineKeys are the history columns that measure the machine rather
+// than the model: left out of plots, of the evaluation line's metrics and
+// of comparisons between runs.
+var machineKeys = map[string]bool{"seconds": true, "alloc_mb_per_step": true, "gc_ms_per_step": true}
 
 // StepCount returns the number of optimizer steps done.
 func (t *Trainer) StepCount() int { return t.step }
@@ -318,6 +348,8 @@ func (t *Trainer) Fit(ctx context.Context) (*History, error) {
 	if t.win.metricSums == nil {
 		t.win.metricSums = map[string]float64{}
 	}
+	// Memory figures count this process's steps only.
+	t.win.steps, t.win.mem = 0, readMem()
 	t.stopped = ""
 	total, perEpoch := t.totalSteps(), t.Train.Len()
 	params := nn.Parameters(t.Model)
@@ -440,6 +472,7 @@ func (t *Trainer) trainStep(b *data.Batch, params []*nn.Parameter) error {
 	for _, m := range t.Metrics {
 		t.win.metricSums[m.Name] += m.Func(b, out) * n
 	}
+	t.win.steps++
 	return nil
 }
 
@@ -593,6 +626,14 @@ func (t *Trainer) evaluate(prog *progress) error {
 		rec.Values["lr"] = lrs
 	}
 	rec.Values["seconds"] = t.elapsed
+	if w := &t.win; w.steps > 0 {
+		// Memory per training step since the last evaluation: heap bytes
+		// allocated and garbage collector CPU time (the storage pool's
+		// effect shows here).
+		now := readMem()
+		rec.Values["alloc_mb_per_step"] = (now.allocBytes - w.mem.allocBytes) / float64(w.steps) / (1 << 20)
+		rec.Values["gc_ms_per_step"] = (now.gcSeconds - w.mem.gcSeconds) * 1e3 / float64(w.steps)
+	}
 	if t.Val != nil {
 		res, err := t.Evaluate(t.Val)
 		nn.Train(t.Model)
@@ -626,7 +667,7 @@ func (t *Trainer) evaluate(prog *progress) error {
 	}
 	line := fmt.Sprintf("step %d epoch %.2f:", rec.Step, rec.Epoch)
 	for _, k := range sortedKeys(rec.Values) {
-		if k == "seconds" {
+		if machineKeys[k] {
 			continue
 		}
 		line += fmt.Sprintf(" %s=%.4g", k, rec.Values[k])
