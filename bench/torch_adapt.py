@@ -11,29 +11,12 @@ are written here in plain PyTorch as layers/testdata/*/gen_*.py define them
 (PyG and tsl are not needed): message passing is index_select + index_add_,
 PyG's path for an edge_index tensor.
 """
-import re
-import argparse
-import json
-import time
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-torch.set_num_threads(2)
-
-
-def timeit(fn, min_seconds=0.5):
-    fn()  # warm up
-    n, elapsed = 1, 0.0
-    while True:
-        t0 = time.perf_counter()
-        for _ in range(n):
-            fn()
-        elapsed = time.perf_counter() - t0
-        if elapsed >= min_seconds:
-            return elapsed / n * 1e9
-        n = max(n * 2, int(n * min_seconds / max(elapsed, 1e-9)))
+import torchbench
 
 
 def fwd_bwd(module, x, forward):
@@ -225,15 +208,4 @@ BENCHES = {
 }
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--count", type=int, default=5)
-    ap.add_argument("--bench", default="")
-    args = ap.parse_args()
-    torch.manual_seed(0)
-    out = {}
-    for name, make in BENCHES.items():
-        if args.bench and not re.search(args.bench, name):
-            continue
-        fn = make()
-        out[name] = [timeit(fn) for _ in range(args.count)]
-    print(json.dumps(out))
+    torchbench.main(BENCHES)

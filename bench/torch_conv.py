@@ -9,28 +9,11 @@ Prints one JSON object: benchmark name -> list of ns per op, one per run.
 "Backward" benchmarks run the forward pass on an input, weight and bias that
 require grad, backward from a seed of ones, and clear the gradients.
 """
-import re
-import argparse
-import json
-import time
 
 import torch
 import torch.nn.functional as F
 
-torch.set_num_threads(2)
-
-
-def timeit(fn, min_seconds=0.5):
-    fn()  # warm up
-    n, elapsed = 1, 0.0
-    while True:
-        t0 = time.perf_counter()
-        for _ in range(n):
-            fn()
-        elapsed = time.perf_counter() - t0
-        if elapsed >= min_seconds:
-            return elapsed / n * 1e9
-        n = max(n * 2, int(n * min_seconds / max(elapsed, 1e-9)))
+import torchbench
 
 
 def conv(cin, cout, k, pad, dil, groups, backward):
@@ -67,14 +50,4 @@ BENCHES = {
 }
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--count", type=int, default=5)
-    ap.add_argument("--bench", default="")
-    args = ap.parse_args()
-    out = {}
-    for name, make in BENCHES.items():
-        if args.bench and not re.search(args.bench, name):
-            continue
-        fn = make()
-        out[name] = [timeit(fn) for _ in range(args.count)]
-    print(json.dumps(out))
+    torchbench.main(BENCHES)

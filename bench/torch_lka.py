@@ -10,29 +10,12 @@ seed of ones, and clearing the gradients, as the Go benchmarks do. The
 modules follow VAN-Classification's models/van.py and state-spaces/s4's
 models/s4/s4d.py (the kernel with complex tensors and the FFT convolution).
 """
-import re
-import argparse
-import json
 import math
-import time
 
 import torch
 from torch import nn
 
-torch.set_num_threads(2)
-
-
-def timeit(fn, min_seconds=0.5):
-    fn()  # warm up
-    n, elapsed = 1, 0.0
-    while True:
-        t0 = time.perf_counter()
-        for _ in range(n):
-            fn()
-        elapsed = time.perf_counter() - t0
-        if elapsed >= min_seconds:
-            return elapsed / n * 1e9
-        n = max(n * 2, int(n * min_seconds / max(elapsed, 1e-9)))
+import torchbench
 
 
 class LKA(nn.Module):
@@ -136,14 +119,4 @@ BENCHES = {
 }
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--count", type=int, default=5)
-    ap.add_argument("--bench", default="")
-    args = ap.parse_args()
-    out = {}
-    for name, make in BENCHES.items():
-        if args.bench and not re.search(args.bench, name):
-            continue
-        fn = make()
-        out[name] = [timeit(fn) for _ in range(args.count)]
-    print(json.dumps(out))
+    torchbench.main(BENCHES)

@@ -7,15 +7,12 @@ Run with Debian's PyTorch (apt-get install python3-torch libopenblas0-pthread):
     /usr/bin/python3 bench/torch_train.py --count 5
 Prints one JSON object: benchmark name -> list of ns per op, one per run.
 """
-import re
-import argparse
-import json
 import time
 
 import torch
 from torch import nn
 
-torch.set_num_threads(2)
+import torchbench
 
 
 def mlp_step():
@@ -61,14 +58,4 @@ BENCHES = {
 }
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--count", type=int, default=5)
-    ap.add_argument("--bench", default="")
-    args = ap.parse_args()
-    out = {}
-    for name, make in BENCHES.items():
-        if args.bench and not re.search(args.bench, name):
-            continue
-        fn = make()
-        out[name] = [fn() for _ in range(args.count)]
-    print(json.dumps(out))
+    torchbench.main(BENCHES, measure=lambda run: run())
