@@ -95,7 +95,7 @@ func TestConvCircularMatchesExplicitPad(t *testing.T) {
 	devtest.Each(t, func(t *testing.T, dev autograd.Device) {
 		rng := autograd.NewRNG(13)
 		c := NewConv2d(rng, 3, 4, 3, 3, Conv2dConfig{Padding: [2]int{1, 2}, PaddingMode: PadCircular})
-		toDevice(c, dev)
+		To(c, dev)
 		x := rng.Normal(0, 1, 2, 3, 5, 6).To(dev)
 		plain := &Conv2d{Weight: c.Weight, Bias: c.Bias}
 		want := plain.Forward(x.Pad([]int{2, 2, 1, 1}, autograd.PadCircular, 0))

@@ -224,16 +224,6 @@ func maxErr(t *testing.T, what string, want, got *autograd.Tensor) float64 {
 	return worst
 }
 
-// toDevice moves every parameter and buffer of the model to dev.
-func toDevice(model any, dev autograd.Device) {
-	for _, np := range NamedParameters(model) {
-		np.Param.Tensor = np.Param.To(dev).Detach().SetRequiresGrad(true)
-	}
-	for _, nb := range NamedBuffers(model) {
-		nb.Buffer.Tensor = nb.Buffer.To(dev).Detach()
-	}
-}
-
 // goldenMaxErr collects each case's worst error, for the summary log.
 var goldenMaxErr = map[string]float64{}
 
@@ -246,7 +236,7 @@ func TestLayerGoldens(t *testing.T) {
 				m := c.build(autograd.NewRNG(1))
 				_, err := LoadStateDict(m, g.state, true)
 				require.NoError(t, err, "torch's state_dict must load strictly")
-				toDevice(m, dev)
+				To(m, dev)
 				if c.eval {
 					Eval(m)
 				} else {

@@ -59,6 +59,33 @@ func NamedBuffers(model any) []NamedBuffer {
 	return out
 }
 
+// To moves every parameter and buffer of the model to dev, in place, as
+// torch's model.to(device): each Parameter and Buffer keeps its identity
+// (so references to them stay valid) and gets a tensor on dev with the same
+// values; parameters keep their requires-grad setting and lose any gradient.
+// Tensors already on dev are left as they are. Move a model before making
+// its optimizer: an optimizer's moment state stays on the device it was
+// made on.
+func To(model any, dev autograd.Device) {
+	if dev == nil {
+		panic("nn: To: nil device")
+	}
+	for _, np := range NamedParameters(model) {
+		p := np.Param
+		if p.Tensor == nil || p.Device() == dev {
+			continue
+		}
+		p.Tensor = p.Tensor.Detach().To(dev).SetRequiresGrad(p.RequiresGrad())
+	}
+	for _, nb := range NamedBuffers(model) {
+		b := nb.Buffer
+		if b.Tensor == nil || b.Device() == dev {
+			continue
+		}
+		b.Tensor = b.Tensor.Detach().To(dev)
+	}
+}
+
 // NamedStateDict returns every parameter and buffer of the model under
 // every name it is reachable by, in field order: the ordered form of
 // StateDict, and what Save writes. The tensors are the model's own (not

@@ -47,7 +47,7 @@ func TestBatchNormTrainAndEval(t *testing.T) {
 		assert.Equal(t, []int{}, b.NumBatchesTracked.Shape())
 		Uniform(b.Weight.Tensor, 0.5, 1.5, rng)
 		Normal(b.Bias.Tensor, 0, 1, rng)
-		toDevice(b, dev)
+		To(b, dev)
 		x := rng.Normal(1, 2, 4, 3, 5, 5)
 		xs := x.Data()
 

@@ -79,7 +79,7 @@ func TestRNNLayerIsItsCellUnrolled(t *testing.T) {
 		c0 := rng.Normal(0, 1, 1, 2, 5).To(dev)
 
 		g := NewGRU(rng, 3, 5, RNNConfig{})
-		toDevice(g, dev)
+		To(g, dev)
 		out, hn := g.Forward(x, h0)
 		cell := g.Cell(0, false)
 		h := h0.Reshape(2, 5)
@@ -90,7 +90,7 @@ func TestRNNLayerIsItsCellUnrolled(t *testing.T) {
 		assertClose(t, h.Data(), hn.Data(), 1e-6)
 
 		l := NewLSTM(rng, 3, 5, RNNConfig{})
-		toDevice(l, dev)
+		To(l, dev)
 		out, st := l.Forward(x, LSTMState{H: h0, C: c0})
 		lc := l.Cell(0, false)
 		s := LSTMState{H: h0.Reshape(2, 5), C: c0.Reshape(2, 5)}

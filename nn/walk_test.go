@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/deepgo/deepgo/autograd"
+	"github.com/deepgo/deepgo/internal/devtest"
 )
 
 func names(model any) []string {
@@ -270,4 +271,44 @@ type badTag struct {
 func TestBadTagPanics(t *testing.T) {
 	assert.Panics(t, func() { NamedParameters(&badTag{L: NewLinear(autograd.NewRNG(1), 1, 1, true)}) })
 	assert.Panics(t, func() { NamedParameters(&struct{ M map[[2]int]*Linear }{M: map[[2]int]*Linear{{1, 2}: nil}}) })
+}
+
+// TestTo moves a model with a frozen parameter, a gradient and a buffer to
+// every test device and checks that identities, values and requires-grad
+// settings survive and gradients are dropped.
+func TestTo(t *testing.T) {
+	devtest.Each(t, func(t *testing.T, dev autograd.Device) {
+		rng := autograd.NewRNG(3)
+		m := &struct {
+			Lin  *Linear
+			Norm *BatchNorm2d
+		}{NewLinear(rng, 4, 3, true), NewBatchNorm2d(2, BatchNormConfig{})}
+		m.Lin.Bias.SetRequiresGrad(false)
+		m.Lin.Weight.Sum().Backward()
+		require.NotNil(t, m.Lin.Weight.Grad)
+		w, bias, mean := m.Lin.Weight, m.Lin.Bias, m.Norm.RunningMean
+		before := map[string][]float32{}
+		for _, nt := range NamedStateDict(m) {
+			before[nt.Name] = nt.Tensor.Data()
+		}
+		To(m, dev)
+		assert.Same(t, w, m.Lin.Weight, "parameters keep their identity")
+		assert.Same(t, bias, m.Lin.Bias)
+		assert.Same(t, mean, m.Norm.RunningMean, "buffers keep their identity")
+		for _, nt := range NamedStateDict(m) {
+			assert.Equal(t, dev, nt.Tensor.Device(), nt.Name)
+			assert.Equal(t, before[nt.Name], nt.Tensor.Data(), nt.Name)
+			assert.True(t, nt.Tensor.IsLeaf(), nt.Name)
+		}
+		assert.True(t, m.Lin.Weight.RequiresGrad())
+		assert.False(t, m.Lin.Bias.RequiresGrad(), "a frozen parameter stays frozen")
+		assert.False(t, m.Norm.RunningMean.RequiresGrad())
+		if dev != autograd.CPU {
+			assert.Nil(t, m.Lin.Weight.Grad, "the gradient is dropped on a move")
+		}
+		y := m.Lin.Forward(autograd.Ones(2, 4).To(dev)).Sum()
+		y.Backward()
+		assert.Equal(t, dev, m.Lin.Weight.Grad.Device())
+		assert.Panics(t, func() { To(m, nil) })
+	})
 }

@@ -133,15 +133,6 @@ func maxErr(t *testing.T, what string, want, got *autograd.Tensor) float64 {
 	return worst
 }
 
-// toDevice moves every parameter of the model to dev, keeping each one's
-// requires-grad setting.
-func toDevice(model any, dev autograd.Device) {
-	for _, np := range nn.NamedParameters(model) {
-		rg := np.Param.RequiresGrad()
-		np.Param.Tensor = np.Param.To(dev).Detach().SetRequiresGrad(rg)
-	}
-}
-
 // TestGoldenForwardBackward loads each reference state_dict strictly (so
 // names, order and shapes are the reference's), then checks the logits
 // and the gradients of the input and of every trainable parameter.
@@ -162,7 +153,7 @@ func TestGoldenForwardBackward(t *testing.T) {
 				}
 				_, err := nn.LoadStateDict(m, g.state, true)
 				require.NoError(t, err, "the reference state_dict must load strictly")
-				toDevice(m, dev)
+				nn.To(m, dev)
 				nn.Eval(m)
 				x := g.x.To(dev).Detach().SetRequiresGrad(true)
 				logits := m.(nn.Layer).Forward(x)
