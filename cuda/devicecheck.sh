@@ -1,7 +1,7 @@
 #!/bin/sh
 # devicecheck.sh: checks the CUDA device on a GPU machine that has no Go
-# toolchain, in under five minutes (each step has its own timeout; the
-# worst case adds up to 300 s).
+# toolchain, in about five minutes (each step has its own timeout; the
+# worst case adds up to 475 s).
 #
 #   cuda/devicecheck.sh build   # here, with Go: builds the test binaries
 #                               # (CGO_ENABLED=0) into cuda/devicecheck.out
@@ -71,10 +71,10 @@ run() {
 
 	# 1. The cuda package: loader, allocator and conformance of every kernel
 	#    with the CPU device, on the GPU.
-	(cd cuda && timeout 60 "$root/$out/cuda.test" -test.v -test.run . -test.timeout 55s) >"$out/cuda.log" 2>&1
+	(cd cuda && timeout 90 "$root/$out/cuda.test" -test.v -test.run . -test.timeout 85s) >"$out/cuda.log" 2>&1
 	rc=$?
 	say "cuda_tests_rc=$rc pass=$(grep -c -- '--- PASS' "$out/cuda.log") fail=$(grep -c -- '--- FAIL' "$out/cuda.log") skip=$(grep -c -- '--- SKIP' "$out/cuda.log")"
-	grep -E -- '--- (FAIL|SKIP)|panic|cuda: ' "$out/cuda.log" | head -40 | tee -a "$res"
+	grep -E -- '--- (FAIL|SKIP)|panic|cuda: |vit_test.go' "$out/cuda.log" | head -40 | tee -a "$res"
 	[ $rc = 0 ] || fail=1
 
 	# 2. The op suites of autograd, nn and layers on cuda:0 beside the CPU
@@ -98,6 +98,19 @@ run() {
 	torch_ms=$(echo "$torch_line" | sed -n 's/.*torch_ms_per_step=\([^ ]*\).*/\1/p')
 	ratio=$(awk -v g="${go_ms:-nan}" -v t="${torch_ms:-nan}" 'BEGIN { if (g + 0 > 0 && t + 0 > 0) printf "%.2f", g / t; else print "nan" }')
 	say "go_ms_per_step=${go_ms:-nan} torch_ms_per_step=${torch_ms:-nan} go_over_torch=$ratio go_cuMemAlloc_per_step=${allocs:-nan}"
+
+	# 4. The ViT-Ti/16 training step (batch 16, the CPU bench table's
+	#    configuration, and 128), deepgo then PyTorch (timm) on the same GPU.
+	(cd cuda && timeout 60 "$root/$out/cuda.test" -test.run '^$' -test.bench '^BenchmarkViTTiStep' -test.benchtime 20x -test.v) >"$out/vit.log" 2>&1
+	grep -E 'ViT-Ti|panic|cuda: ' "$out/vit.log" | head -5 | tee -a "$res"
+	timeout 75 python3 cuda/bench_vit_torch.py 20 16 128 >"$out/vit_torch.out" 2>"$out/vit_torch.log"
+	cat "$out/vit_torch.out" | tee -a "$res"
+	for bs in 16 128; do
+		g=$(awk -v b="BenchmarkViTTiStep$bs" '$1 ~ "^"b { for (i = 1; i < NF; i++) if ($(i+1) == "ms/step") print $i }' "$out/vit.log" | tail -1)
+		tm=$(sed -n "s/.*torch_vit_b${bs}_ms_per_step=\([^ ]*\).*/\1/p" "$out/vit_torch.out")
+		r=$(awk -v g="${g:-nan}" -v t="${tm:-nan}" 'BEGIN { if (g + 0 > 0 && t + 0 > 0) printf "%.2f", t / g; else print "nan" }')
+		say "vit_b${bs}_go_ms_per_step=${g:-nan} vit_b${bs}_torch_ms_per_step=${tm:-nan} vit_b${bs}_speed_vs_torch=$r"
+	done
 	say "devicecheck_ok=$([ $fail = 0 ] && echo 1 || echo 0)"
 	exit $fail
 }
