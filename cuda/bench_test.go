@@ -2,6 +2,7 @@ package cuda
 
 import (
 	"math/rand"
+	"os"
 	"testing"
 
 	"github.com/deepgo/deepgo/autograd"
@@ -108,6 +109,9 @@ func BenchmarkTrainStep(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/step")
 	b.ReportMetric(float64(after.DriverAllocs-before.DriverAllocs)/float64(b.N), "cuMemAlloc/step")
 	b.Logf("%s (%s): loss %.5f, allocator %+v", g.Name(), g.Product(), loss.Item(), after)
+	if os.Getenv(profileEnv) != "" {
+		logProfile(b, g, 5, func() { md.trainStep(x, target) })
+	}
 }
 
 // TestTrainStep runs a few steps of the benchmark's model, small, on the

@@ -7,6 +7,7 @@ Prints one line per batch size: torch_vit_b<batch>_ms_per_step=...
 
     python3 cuda/bench_vit_torch.py [steps] [batch ...]
 """
+import os
 import sys
 import time
 
@@ -39,7 +40,28 @@ def bench(batch, steps, dev):
         loss = step()
     torch.cuda.synchronize()
     ms = (time.perf_counter() - t0) * 1000 / steps
+    if os.environ.get("DEEPGO_CUDA_PROFILE"):
+        profile(step, batch)
     return ms, loss.item()
+
+
+def profile(step, batch):
+    """Prints PyTorch's profile of 5 steps (GPU time by kernel), beside
+    deepgo's (DEEPGO_CUDA_PROFILE=1 on the Go benchmarks)."""
+    from torch.profiler import ProfilerActivity, profile as tprofile
+
+    with tprofile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+        for _ in range(5):
+            step()
+        torch.cuda.synchronize()
+    avg = prof.key_averages()
+    for key in ("self_device_time_total", "self_cuda_time_total"):
+        try:
+            table = avg.table(sort_by=key, row_limit=30, max_name_column_width=70)
+            break
+        except Exception:  # older or newer names of the column
+            table = None
+    print(f"torch profile, batch {batch}, 5 steps:\n{table}", file=sys.stderr, flush=True)
 
 
 def main():

@@ -153,6 +153,7 @@ func (g *GPU) sgemm(c sgemmCall, a, b, cc uintptr) {
 	args := &g.scalars
 	args[0] = uint64(floatBits(c.alpha))
 	args[1] = uint64(floatBits(c.beta))
+	t := g.profBegin()
 	r := ccall(g.blas.sgemmStridedBatched, g.blasHandle,
 		uintptr(c.transA), uintptr(c.transB), uintptr(c.m), uintptr(c.n), uintptr(c.k),
 		uintptr(unsafe.Pointer(&args[0])),
@@ -162,4 +163,18 @@ func (g *GPU) sgemm(c sgemmCall, a, b, cc uintptr) {
 		cc+4*uintptr(c.offC), uintptr(c.ldc), uintptr(c.strideC),
 		uintptr(c.batch))
 	g.must(g.blas.check("cublasSgemmStridedBatched", r))
+	if t >= 0 {
+		g.profEnd(c.profName(), t)
+	}
+}
+
+// profName names the call in a profile by its transposes and shape.
+func (c sgemmCall) profName() string {
+	tr := func(t int) string {
+		if t != 0 {
+			return "T"
+		}
+		return "N"
+	}
+	return fmt.Sprintf("sgemm %s%s m=%d n=%d k=%d batch=%d", tr(int(c.transA)), tr(int(c.transB)), c.m, c.n, c.k, c.batch)
 }

@@ -49,6 +49,9 @@ type GPU struct {
 
 	args    argList
 	scalars [4]uint64
+
+	prof       *profiler // the profile in progress, if any
+	profEvents []uintptr // events kept between profiles
 }
 
 // newGPU makes the (not yet initialised) device for an ordinal.
@@ -334,10 +337,31 @@ func (g *GPU) Alloc(n int) autograd.Buffer {
 	defer g.exit()
 	b := g.newBuffer(n)
 	if n > 0 {
-		g.must(g.drv.check("cuMemsetD32Async", ccall(g.drv.cuMemsetD32Async, b.ptr, 0, uintptr(n), g.stream)))
+		g.memset32(b.ptr, 0, n)
 	}
 	return b
 }
+
+// AllocUninit returns storage for n values without clearing it, for a
+// result that the caller's kernel overwrites entirely (see
+// autograd.UninitAllocator): it may hold what an earlier tensor left in
+// the allocator's cache. With DEEPGO_CUDA_POISON set it is filled with NaN
+// instead, so that a kernel that reads it before writing shows up in tests.
+func (g *GPU) AllocUninit(n int) autograd.Buffer {
+	g.enter()
+	defer g.exit()
+	b := g.newBuffer(n)
+	if n > 0 && poisonUninit {
+		g.memset32(b.ptr, 0x7fc00000, n)
+	}
+	return b
+}
+
+// PoisonEnv names the environment variable that makes AllocUninit fill
+// new storage with NaN (any non-empty value): a debugging aid for kernels.
+const PoisonEnv = "DEEPGO_CUDA_POISON"
+
+var poisonUninit = os.Getenv(PoisonEnv) != ""
 
 // FromHost copies src to a new device buffer. The copy is queued; src may
 // be changed as soon as FromHost returns.
@@ -346,8 +370,7 @@ func (g *GPU) FromHost(src []float32) autograd.Buffer {
 	defer g.exit()
 	b := g.newBuffer(len(src))
 	if len(src) > 0 {
-		g.must(g.drv.check("cuMemcpyHtoDAsync_v2", ccall(g.drv.cuMemcpyHtoDAsync, b.ptr,
-			uintptr(unsafe.Pointer(&src[0])), uintptr(4*len(src)), g.stream)))
+		g.copyHtoD(b.ptr, unsafe.Pointer(&src[0]), 4*len(src))
 	}
 	return b
 }
@@ -371,7 +394,7 @@ func (g *GPU) Fill(b autograd.Buffer, v float32) {
 	g.enter()
 	defer g.exit()
 	if n := b.Len(); n > 0 {
-		g.must(g.drv.check("cuMemsetD32Async", ccall(g.drv.cuMemsetD32Async, g.ptr(b), uintptr(floatBits(v)), uintptr(n), g.stream)))
+		g.memset32(g.ptr(b), floatBits(v), n)
 	}
 	runtime.KeepAlive(b)
 }
@@ -392,8 +415,7 @@ func (g *GPU) upload32(idx []int) (ptr, class uintptr) {
 	}
 	p, c, err := g.alloc.get(uintptr(4 * len(host)))
 	g.must(err)
-	g.must(g.drv.check("cuMemcpyHtoDAsync_v2", ccall(g.drv.cuMemcpyHtoDAsync, p,
-		uintptr(unsafe.Pointer(&host[0])), uintptr(4*len(host)), g.stream)))
+	g.copyHtoD(p, unsafe.Pointer(&host[0]), 4*len(host))
 	return p, c
 }
 
@@ -479,11 +501,34 @@ func (a *argList) geo(gm *geo) *argList {
 // launch queues kernel name of module m on a 1-D grid.
 func (g *GPU) launch(m *kernelModule, name string, grid, block int, a *argList) {
 	f := g.function(m, name)
+	t := g.profBegin()
 	r := ccall(g.drv.cuLaunchKernel, f, uintptr(grid), 1, 1, uintptr(block), 1, 1, 0, g.stream,
 		uintptr(unsafe.Pointer(&a.params[0])), 0)
 	if r != 0 {
 		g.must(g.drv.check("cuLaunchKernel("+name+")", r))
 	}
+	g.profEnd(name, t)
+}
+
+// memset32 queues setting n 32-bit words at p to the bits v.
+func (g *GPU) memset32(p uintptr, v uint32, n int) {
+	t := g.profBegin()
+	g.must(g.drv.check("cuMemsetD32Async", ccall(g.drv.cuMemsetD32Async, p, uintptr(v), uintptr(n), g.stream)))
+	g.profEnd("cuMemsetD32Async", t)
+}
+
+// copyDtoD queues a copy of n bytes from src to dst on the device.
+func (g *GPU) copyDtoD(dst, src uintptr, n int) {
+	t := g.profBegin()
+	g.must(g.drv.check("cuMemcpyDtoDAsync_v2", ccall(g.drv.cuMemcpyDtoDAsync, dst, src, uintptr(n), g.stream)))
+	g.profEnd("cuMemcpyDtoDAsync", t)
+}
+
+// copyHtoD queues a copy of n bytes from host memory at src to dst.
+func (g *GPU) copyHtoD(dst uintptr, src unsafe.Pointer, n int) {
+	t := g.profBegin()
+	g.must(g.drv.check("cuMemcpyHtoDAsync_v2", ccall(g.drv.cuMemcpyHtoDAsync, dst, uintptr(src), uintptr(n), g.stream)))
+	g.profEnd("cuMemcpyHtoDAsync", t)
 }
 
 // maxGrid is the most blocks a grid-stride kernel is given: enough to

@@ -9,6 +9,8 @@
 #                               # root: runs them and the PyTorch twin of the
 #                               # benchmark, prints key=value results and
 #                               # writes cuda/devicecheck.out/results.txt
+#   cuda/devicecheck.sh profile # on the GPU machine: the step benchmarks
+#                               # with deepgo's and PyTorch's GPU profilers
 #   cuda/devicecheck.sh         # both, when Go is here
 #
 # "run" needs the NVIDIA driver, and cuBLAS and NVRTC somewhere: it adds
@@ -71,7 +73,7 @@ run() {
 
 	# 1. The cuda package: loader, allocator and conformance of every kernel
 	#    with the CPU device, on the GPU.
-	(cd cuda && timeout 90 "$root/$out/cuda.test" -test.v -test.run . -test.timeout 85s) >"$out/cuda.log" 2>&1
+	(cd cuda && DEEPGO_CUDA_POISON=1 timeout 90 "$root/$out/cuda.test" -test.v -test.run . -test.timeout 85s) >"$out/cuda.log" 2>&1
 	rc=$?
 	say "cuda_tests_rc=$rc pass=$(grep -c -- '--- PASS' "$out/cuda.log") fail=$(grep -c -- '--- FAIL' "$out/cuda.log") skip=$(grep -c -- '--- SKIP' "$out/cuda.log")"
 	grep -E -- '--- (FAIL|SKIP)|panic|cuda: |vit_test.go' "$out/cuda.log" | head -40 | tee -a "$res"
@@ -80,7 +82,7 @@ run() {
 	# 2. The op suites of autograd, nn and layers on cuda:0 beside the CPU
 	#    (TestDeviceRegistry assumes no cuda:0 is registered, so it is skipped).
 	for pkg in autograd nn layers; do
-		(cd "$pkg" && timeout 50 "$root/$out/$pkg.test" -test.v -test.skip '^TestDeviceRegistry$' -test.timeout 45s) >"$out/$pkg.log" 2>&1
+		(cd "$pkg" && DEEPGO_CUDA_POISON=1 timeout 50 "$root/$out/$pkg.test" -test.v -test.skip '^TestDeviceRegistry$' -test.timeout 45s) >"$out/$pkg.log" 2>&1
 		rc=$?
 		say "${pkg}_tests_rc=$rc cuda_subtests_pass=$(grep -c -- '--- PASS: .*/cuda:0' "$out/$pkg.log") cuda_subtests_fail=$(grep -c -- '--- FAIL: .*/cuda:0' "$out/$pkg.log")"
 		grep -E -- '--- FAIL|^panic|cuda: ' "$out/$pkg.log" | head -20 | tee -a "$res"
@@ -115,15 +117,29 @@ run() {
 	exit $fail
 }
 
+# profile: the step benchmarks once more with the GPU profiler on, deepgo's
+# and PyTorch's, into $out/profile_*.log.
+profile() {
+	[ -x "$out/cuda.test" ] || { echo "devicecheck: $out/cuda.test is missing: run 'cuda/devicecheck.sh build' where Go is"; exit 1; }
+	root=$(pwd)
+	export DEEPGO_CUDA_PATH="${DEEPGO_CUDA_PATH:+$DEEPGO_CUDA_PATH:}$(cuda_path)"
+	export DEEPGO_CUDA_CACHE="$root/$out/kernel-cache" DEEPGO_CUDA_PROFILE=1
+	(cd cuda && timeout 120 "$root/$out/cuda.test" -test.run '^$' -test.bench '^Benchmark(ViTTiStep|TrainStep)' -test.benchtime 20x -test.count 3 -test.v) >"$out/profile_go.log" 2>&1
+	grep -E '^Benchmark' "$out/profile_go.log"
+	timeout 120 python3 cuda/bench_vit_torch.py 20 16 128 >"$out/profile_torch.out" 2>"$out/profile_torch.log"
+	cat "$out/profile_torch.out"
+}
+
 case $mode in
 build) build ;;
 run) run ;;
+profile) profile ;;
 all)
 	if command -v go >/dev/null 2>&1; then build; fi
 	if command -v nvidia-smi >/dev/null 2>&1; then run; else echo "devicecheck: no nvidia-smi here: built only; run 'cuda/devicecheck.sh run' on the GPU machine"; fi
 	;;
 *)
-	echo "usage: cuda/devicecheck.sh [build|run]" >&2
+	echo "usage: cuda/devicecheck.sh [build|run|profile]" >&2
 	exit 2
 	;;
 esac

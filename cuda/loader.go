@@ -270,6 +270,11 @@ type driver struct {
 	cuMemcpyHtoDAsync, cuMemcpyDtoHAsync, cuMemcpyDtoDAsync              uintptr
 	cuMemsetD32Async                                                     uintptr
 	cuModuleLoadData, cuModuleGetFunction, cuLaunchKernel                uintptr
+
+	eventsOnce sync.Once
+	eventsErr  error
+
+	cuEventCreate, cuEventRecord, cuEventSynchronize, cuEventElapsedTime, cuEventDestroy uintptr
 }
 
 // openDriver loads libcuda.so.1, binds the calls needed to count devices
@@ -339,6 +344,20 @@ func (d *driver) bindDevice() error {
 		}, fmt.Sprintf("the driver (CUDA %s) is too old: deepgo needs a driver for CUDA 11.4 or newer", d.versionString()))
 	})
 	return d.deviceErr
+}
+
+// bindEvents binds the event calls the profiler uses, once.
+func (d *driver) bindEvents() error {
+	d.eventsOnce.Do(func() {
+		d.eventsErr = bindSymbols(d.lib, []symbol{
+			{"cuEventCreate", &d.cuEventCreate},
+			{"cuEventRecord", &d.cuEventRecord},
+			{"cuEventSynchronize", &d.cuEventSynchronize},
+			{"cuEventElapsedTime", &d.cuEventElapsedTime},
+			{"cuEventDestroy_v2", &d.cuEventDestroy},
+		}, "its driver has no CUDA events, which the profiler needs")
+	})
+	return d.eventsErr
 }
 
 // check turns a CUresult into an error naming the call and the code.

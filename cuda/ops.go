@@ -203,8 +203,7 @@ func (g *GPU) Copy(shape []int, dst autograd.Buffer, ld autograd.Layout, src aut
 	pd, ps := g.ptr(dst), g.ptr(src)
 	switch {
 	case isContiguous(shape, ld) && isContiguous(shape, ls) && !accumulate:
-		g.must(g.drv.check("cuMemcpyDtoDAsync_v2", ccall(g.drv.cuMemcpyDtoDAsync,
-			pd+4*uintptr(ld.Offset), ps+4*uintptr(ls.Offset), uintptr(4*n), g.stream)))
+		g.copyDtoD(pd+4*uintptr(ld.Offset), ps+4*uintptr(ls.Offset), 4*n)
 	case isContiguous(shape, ld) && isContiguous(shape, ls):
 		args := g.args.reset().ptr(pd + 4*uintptr(ld.Offset)).ptr(ps + 4*uintptr(ls.Offset)).i64(n)
 		g.launch(modElementwise, "dg_add_flat", g.grid1d(n), dgMaxBlock, args)
@@ -240,7 +239,7 @@ func (g *GPU) Reduce(op autograd.ReduceOp, dst, src autograd.Buffer, outer, n, i
 	}
 	pd, ps := g.ptr(dst), g.ptr(src)
 	if n == 0 {
-		g.must(g.drv.check("cuMemsetD32Async", ccall(g.drv.cuMemsetD32Async, pd, 0, uintptr(outer*inner), g.stream)))
+		g.memset32(pd, 0, outer*inner)
 		return
 	}
 	arg := op == autograd.ReduceArgMax || op == autograd.ReduceArgMin
@@ -449,7 +448,7 @@ func (g *GPU) LayerNormGrad(dx, dw, db, gr, x, mean, rstd, w autograd.Buffer, ro
 		if rows == 0 {
 			for _, p := range []uintptr{pw, pb} {
 				if p != 0 {
-					g.must(g.drv.check("cuMemsetD32Async", ccall(g.drv.cuMemsetD32Async, p, 0, uintptr(n), g.stream)))
+					g.memset32(p, 0, n)
 				}
 			}
 		} else {

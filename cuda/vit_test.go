@@ -3,6 +3,7 @@ package cuda
 import (
 	"math"
 	"math/rand"
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -170,6 +171,29 @@ func benchViTStep(b *testing.B, batch int) {
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/step")
 	b.ReportMetric(float64(after.DriverAllocs-before.DriverAllocs)/float64(b.N), "cuMemAlloc/step")
 	b.Logf("%s (%s): ViT-Ti/16 batch %d, loss %.5f", g.Name(), g.Product(), batch, loss.Item())
+	if os.Getenv(profileEnv) != "" {
+		logProfile(b, g, 5, func() { v.step() })
+	}
+}
+
+// profileEnv, when set, makes the step benchmarks log a profile of a few
+// more steps after timing them.
+const profileEnv = "DEEPGO_CUDA_PROFILE"
+
+// logProfile logs the GPU profile of n calls of step.
+func logProfile(b *testing.B, g *GPU, n int, step func()) {
+	if err := g.StartProfile(); err != nil {
+		b.Logf("no profile: %v", err)
+		return
+	}
+	for i := 0; i < n; i++ {
+		step()
+	}
+	p, err := g.StopProfile()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("profile of %d steps:\n%s", n, p)
 }
 
 // BenchmarkViTTiStep16 times ViT-Ti/16's training step at batch 16 (the

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <dlfcn.h>
 #include <string>
+#include <ctime>
 
 typedef int CUresult;
 typedef uint64_t CUdeviceptr;
@@ -156,6 +157,34 @@ CUresult cuLaunchKernel(EmuFunction* f, unsigned gx, unsigned gy, unsigned gz, u
 	if ((unsigned long long)bx * by * bz > 1024) return 701;
 	if (stream != (void*)0x2 || extra != 0) return 1;
 	f->run(gx, gy, gz, bx, by, bz, f->entry, params);
+	return 0;
+}
+
+// Events: kernels run synchronously here, so an event's time is the host
+// clock when it is recorded.
+struct EmuEvent {
+	double ms;
+};
+CUresult cuEventCreate(EmuEvent** e, unsigned flags) {
+	if (!e) return 1;
+	*e = new EmuEvent{0};
+	return 0;
+}
+CUresult cuEventRecord(EmuEvent* e, void* stream) {
+	if (!e || stream != (void*)0x2) return 1;
+	timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	e->ms = ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+	return 0;
+}
+CUresult cuEventSynchronize(EmuEvent* e) { return e ? 0 : 1; }
+CUresult cuEventElapsedTime(float* ms, EmuEvent* start, EmuEvent* end) {
+	if (!ms || !start || !end) return 1;
+	*ms = (float)(end->ms - start->ms);
+	return 0;
+}
+CUresult cuEventDestroy_v2(EmuEvent* e) {
+	delete e;
 	return 0;
 }
 
