@@ -56,9 +56,9 @@ func (cpuDevice) Alloc(n int) Buffer {
 	return cb
 }
 
-// allocUninit is Alloc for storage the caller overwrites entirely: reused
-// storage keeps its old values.
-func (cpuDevice) allocUninit(n int) Buffer {
+// AllocUninit is Alloc for storage the caller overwrites entirely: reused
+// storage keeps its old values (see UninitAllocator).
+func (cpuDevice) AllocUninit(n int) Buffer {
 	cb := &cpuBuffer{data: storagePool.get(n, false), n: n, seq: allocSeq.Add(1)}
 	collectNew(cb)
 	return cb

@@ -39,7 +39,14 @@ func (t *Tensor) reduceRaw(kind ReduceOp, mask []bool) (*Tensor, int) {
 			last = i
 		}
 	}
-	out := empty(t.dev, keep)
+	// The kernels write every element of the result, except for a sum
+	// over an empty dimension, which is zeros.
+	var out *Tensor
+	if n == 0 {
+		out = empty(t.dev, keep)
+	} else {
+		out = output(t.dev, keep)
+	}
 	if first < 0 {
 		t.dev.Copy(t.shape, out.buf, Layout{Strides: contiguousStrides(t.shape)}, t.buf, Layout{Strides: contiguousStrides(t.shape)}, false)
 		return out, 1

@@ -329,7 +329,7 @@ func Concat(ts []*Tensor, axis int) *Tensor {
 		}
 		shape[a] += t.shape[a]
 	}
-	out := empty(first.dev, shape)
+	out := output(first.dev, shape) // the parts cover it
 	cs := contiguousStrides(shape)
 	starts := make([]int, len(ts))
 	pos := 0

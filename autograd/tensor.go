@@ -69,19 +69,26 @@ func empty(dev Device, shape []int) *Tensor {
 	return newTensor(dev, dev.Alloc(numel("alloc", shape)), shape)
 }
 
-// uninitAllocator is implemented by devices that can hand out storage
-// without clearing it first.
-type uninitAllocator interface{ allocUninit(n int) Buffer }
+// UninitAllocator is an optional capability of a Device: storage for n
+// values that the caller's kernel overwrites entirely, handed out without
+// clearing it first (it may hold stale values). Ops whose kernels write
+// every element of their result allocate it this way when the device
+// offers it, and with Alloc otherwise; on a GPU this saves a memset per
+// op. A device may fill the storage with NaN in a debugging mode, so that
+// a kernel that reads before writing shows up in tests.
+type UninitAllocator interface {
+	AllocUninit(n int) Buffer
+}
 
 // output is empty for an op's result that its kernel overwrites entirely:
 // the storage may hold stale values until then.
 func output(dev Device, shape []int) *Tensor {
-	u, ok := dev.(uninitAllocator)
+	u, ok := dev.(UninitAllocator)
 	if !ok {
 		return empty(dev, shape)
 	}
 	checkRank("alloc", shape)
-	return newTensor(dev, u.allocUninit(numel("alloc", shape)), shape)
+	return newTensor(dev, u.AllocUninit(numel("alloc", shape)), shape)
 }
 
 // New returns a CPU tensor holding a copy of data with the given shape. The
@@ -260,7 +267,7 @@ func (t *Tensor) Clone() *Tensor {
 
 // copyData returns a new tensor with the same values and no graph.
 func (t *Tensor) copyData() *Tensor {
-	out := empty(t.dev, t.shape)
+	out := output(t.dev, t.shape)
 	cs := contiguousStrides(t.shape)
 	t.dev.Copy(t.shape, out.buf, Layout{Strides: cs}, t.buf, Layout{Strides: cs}, false)
 	return out
