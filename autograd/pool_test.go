@@ -1,6 +1,7 @@
 package autograd
 
 import (
+	"runtime/debug"
 	"strings"
 	"testing"
 )
@@ -28,6 +29,12 @@ func scopeParams() (w1, w2, x *Tensor) {
 }
 
 func TestScopeReusesStorageAndKeepsResults(t *testing.T) {
+	// The nodes hold their outputs weakly, so storage that the garbage
+	// collector frees before the scope closes is the heap's, not the
+	// pool's, and the next step misses once; the count of misses below is
+	// exact only without a collection in between (seen on a 16-core
+	// machine, and here with GOGC=1).
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	w1, w2, x := scopeParams()
 	want := scopeStep(nil, w1, w2, x)
 	wantG1, wantG2 := w1.Grad.Data(), w2.Grad.Data()
