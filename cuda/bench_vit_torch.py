@@ -3,7 +3,8 @@
 224x224 images with random labels, cross-entropy, backward and an AdamW
 update (lr 1e-4, weight decay 0.05; PyTorch's default implementation), in
 full float32 (TF32 off, as deepgo's default), on the GPU.
-Prints one line per batch size: torch_vit_b<batch>_ms_per_step=...
+Prints one line per batch size: torch_vit_b<batch>_ms_per_step=... (the
+median of three timings)
 
     python3 cuda/bench_vit_torch.py [steps] [batch ...]
 """
@@ -12,6 +13,8 @@ import sys
 import time
 
 import torch
+
+REPEATS = 3  # timings of `steps` steps each; the median is printed, as go test -count 3
 
 
 def bench(batch, steps, dev):
@@ -35,11 +38,14 @@ def bench(batch, steps, dev):
     for _ in range(3):
         step()
     torch.cuda.synchronize()
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        loss = step()
-    torch.cuda.synchronize()
-    ms = (time.perf_counter() - t0) * 1000 / steps
+    times = []
+    for _ in range(REPEATS):
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            loss = step()
+        torch.cuda.synchronize()
+        times.append((time.perf_counter() - t0) * 1000 / steps)
+    ms = sorted(times)[len(times) // 2]
     if os.environ.get("DEEPGO_CUDA_PROFILE"):
         profile(step, batch)
     return ms, loss.item()
