@@ -339,7 +339,7 @@ func TestConformReduce(t *testing.T) {
 func TestConformSoftmax(t *testing.T) {
 	eachDevice(t, func(t *testing.T, dev autograd.Device) {
 		p := newPair(t, dev)
-		for _, s := range [][3]int{{4, 10, 1}, {2, 300, 1}, {3, 5, 7}, {1, 1, 1}, {2, 1000, 3}} {
+		for _, s := range [][3]int{{4, 10, 1}, {2, 300, 1}, {3, 5, 7}, {1, 1, 1}, {2, 1000, 3}, {37, 197, 1}, {3, 1024, 1}, {3, 1500, 1}} {
 			outer, n, inner := s[0], s[1], s[2]
 			size := outer * n * inner
 			x := p.up(p.uniform(size, -8, 8))
@@ -395,7 +395,7 @@ func TestConformIndex(t *testing.T) {
 func TestConformLayerNorm(t *testing.T) {
 	eachDevice(t, func(t *testing.T, dev autograd.Device) {
 		p := newPair(t, dev)
-		for _, s := range [][2]int{{5, 7}, {130, 300}, {1, 1}, {3, 1000}} {
+		for _, s := range [][2]int{{5, 7}, {130, 300}, {1, 1}, {3, 1000}, {37, 192}, {2, 1500}} {
 			rows, n := s[0], s[1]
 			xv := p.randn(rows * n)
 			for i := range xv {

@@ -553,3 +553,30 @@ func rowBlock(n int) int {
 // rowGrid returns the number of blocks for rows rows, one block per row up
 // to a limit (the kernels loop over the rest).
 func (g *GPU) rowGrid(rows int) int { return max(1, min(rows, 32*g.sms)) }
+
+// warpPer returns how many elements per lane the one-warp-per-row form of
+// a row kernel holds for rows of n elements (8 or 32), or 0 when the rows
+// are too long for it (over 1024) and the one-block-per-row form runs.
+func warpPer(n int) int {
+	switch {
+	case n <= 8*32:
+		return 8
+	case n <= 32*32:
+		return 32
+	}
+	return 0
+}
+
+// warpGrid returns the number of 256-thread blocks (8 rows each) for a
+// one-warp-per-row kernel over rows rows.
+func (g *GPU) warpGrid(rows int) int {
+	return max(1, min((rows+dgMaxBlock/32-1)/(dgMaxBlock/32), 32*g.sms))
+}
+
+// pick returns a when c holds and b otherwise.
+func pick(c bool, a, b string) string {
+	if c {
+		return a
+	}
+	return b
+}

@@ -537,6 +537,92 @@ extern "C" __global__ void dg_softmax_grad_cols(float* dx, const float* g, const
 		}
 	}
 }
+
+// Rows of at most 32·PER elements: one warp per row, the row in registers,
+// reductions by shuffles. The loop over row groups is the same for every
+// thread of a block, so all lanes reach every shuffle.
+template <int PER>
+__device__ __forceinline__ void dg_softmax_warp(float* dst, const float* src, i64 rows, i64 n, int lg) {
+	const int lane = threadIdx.x & 31;
+	const i64 per = blockDim.x >> 5;
+	for (i64 base = (i64)blockIdx.x * per; base < rows; base += (i64)gridDim.x * per) {
+		const i64 r = base + (threadIdx.x >> 5);
+		const bool act = r < rows;
+		const float* x = src + r * n;
+		float v[PER];
+		float m = -dg_inf();
+#pragma unroll
+		for (int i = 0; i < PER; i++) {
+			const i64 j = lane + 32 * i;
+			v[i] = act && j < n ? x[j] : -dg_inf();
+			m = dg_maxnan(m, v[i], 0);
+		}
+#pragma unroll
+		for (int o = 16; o > 0; o >>= 1) m = dg_maxnan(m, __shfl_xor_sync(0xffffffffu, m, o), 0);
+		double s = 0.0;
+#pragma unroll
+		for (int i = 0; i < PER; i++)
+			if (act && lane + 32 * i < n) s += (double)expf(v[i] - m);
+#pragma unroll
+		for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
+		if (!act) continue;
+		float* y = dst + r * n;
+		const float c = -(m + (float)log(s)), inv = (float)(1.0 / s);
+#pragma unroll
+		for (int i = 0; i < PER; i++) {
+			const i64 j = lane + 32 * i;
+			if (j < n) y[j] = lg ? v[i] + c : expf(v[i] - m) * inv;
+		}
+	}
+}
+
+extern "C" __global__ void dg_softmax_rows_w8(float* dst, const float* src, i64 rows, i64 n, int lg) {
+	dg_softmax_warp<8>(dst, src, rows, n, lg);
+}
+
+extern "C" __global__ void dg_softmax_rows_w32(float* dst, const float* src, i64 rows, i64 n, int lg) {
+	dg_softmax_warp<32>(dst, src, rows, n, lg);
+}
+
+template <int PER>
+__device__ __forceinline__ void dg_softmax_grad_warp(float* dx, const float* g, const float* y, i64 rows, i64 n, int lg) {
+	const int lane = threadIdx.x & 31;
+	const i64 per = blockDim.x >> 5;
+	for (i64 base = (i64)blockIdx.x * per; base < rows; base += (i64)gridDim.x * per) {
+		const i64 r = base + (threadIdx.x >> 5);
+		const bool act = r < rows;
+		const float* gr = g + r * n;
+		const float* yr = y + r * n;
+		float gv[PER], yv[PER];
+		double s = 0.0;
+#pragma unroll
+		for (int i = 0; i < PER; i++) {
+			const i64 j = lane + 32 * i;
+			const bool in = act && j < n;
+			gv[i] = in ? gr[j] : 0.0f;
+			yv[i] = in ? yr[j] : 0.0f;
+			s += lg ? (double)gv[i] : (double)gv[i] * (double)yv[i];
+		}
+#pragma unroll
+		for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
+		if (!act) continue;
+		const float dot = (float)s;
+		float* d = dx + r * n;
+#pragma unroll
+		for (int i = 0; i < PER; i++) {
+			const i64 j = lane + 32 * i;
+			if (j < n) d[j] = lg ? gv[i] - expf(yv[i]) * dot : (gv[i] - dot) * yv[i];
+		}
+	}
+}
+
+extern "C" __global__ void dg_softmax_grad_rows_w8(float* dx, const float* g, const float* y, i64 rows, i64 n, int lg) {
+	dg_softmax_grad_warp<8>(dx, g, y, rows, n, lg);
+}
+
+extern "C" __global__ void dg_softmax_grad_rows_w32(float* dx, const float* g, const float* y, i64 rows, i64 n, int lg) {
+	dg_softmax_grad_warp<32>(dx, g, y, rows, n, lg);
+}
 `
 
 // normSource is the normalisation module: layer norm forward and backward.
@@ -627,6 +713,120 @@ extern "C" __global__ void dg_layernorm_grad_wb(float* pw, float* pb, const floa
 		if (pb) pb[t] = (float)sb;
 	}
 }
+
+// Layer norm over rows of at most 32·PER elements: one warp per row, as
+// dg_softmax_warp, with the same sums as dg_layernorm.
+template <int PER>
+__device__ __forceinline__ void dg_layernorm_warp(float* y, float* mean, float* rstd, const float* x, const float* w, const float* b, i64 rows, i64 n, float eps) {
+	const int lane = threadIdx.x & 31;
+	const i64 per = blockDim.x >> 5;
+	for (i64 base = (i64)blockIdx.x * per; base < rows; base += (i64)gridDim.x * per) {
+		const i64 r = base + (threadIdx.x >> 5);
+		const bool act = r < rows;
+		const float* xr = x + r * n;
+		float v[PER];
+		double s = 0.0;
+#pragma unroll
+		for (int i = 0; i < PER; i++) {
+			const i64 j = lane + 32 * i;
+			v[i] = act && j < n ? xr[j] : 0.0f;
+			s += (double)v[i];
+		}
+#pragma unroll
+		for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
+		const float mf = (float)(s / (double)n);
+		double a = 0.0, q = 0.0;
+#pragma unroll
+		for (int i = 0; i < PER; i++) {
+			if (act && lane + 32 * i < n) {
+				const double d = (double)v[i] - (double)mf;
+				a += d;
+				q += d * d;
+			}
+		}
+#pragma unroll
+		for (int o = 16; o > 0; o >>= 1) {
+			a += __shfl_xor_sync(0xffffffffu, a, o);
+			q += __shfl_xor_sync(0xffffffffu, q, o);
+		}
+		if (!act) continue;
+		const double dm = a / (double)n;
+		double var = q / (double)n - dm * dm;
+		if (var < 0.0) var = 0.0;
+		const float m = (float)((double)mf + dm);
+		const float rs = (float)(1.0 / sqrt(var + (double)eps));
+		if (lane == 0) {
+			mean[r] = m;
+			rstd[r] = rs;
+		}
+		float* yr = y + r * n;
+#pragma unroll
+		for (int i = 0; i < PER; i++) {
+			const i64 j = lane + 32 * i;
+			if (j < n) {
+				float t = (v[i] - m) * rs;
+				if (w) t = b ? fmaf(t, w[j], b[j]) : t * w[j];
+				else if (b) t = t + b[j];
+				yr[j] = t;
+			}
+		}
+	}
+}
+
+extern "C" __global__ void dg_layernorm_w8(float* y, float* mean, float* rstd, const float* x, const float* w, const float* b, i64 rows, i64 n, float eps) {
+	dg_layernorm_warp<8>(y, mean, rstd, x, w, b, rows, n, eps);
+}
+
+extern "C" __global__ void dg_layernorm_w32(float* y, float* mean, float* rstd, const float* x, const float* w, const float* b, i64 rows, i64 n, float eps) {
+	dg_layernorm_warp<32>(y, mean, rstd, x, w, b, rows, n, eps);
+}
+
+template <int PER>
+__device__ __forceinline__ void dg_layernorm_grad_dx_warp(float* dx, const float* g, const float* x, const float* mean, const float* rstd, const float* w, i64 rows, i64 n) {
+	const int lane = threadIdx.x & 31;
+	const i64 per = blockDim.x >> 5;
+	for (i64 base = (i64)blockIdx.x * per; base < rows; base += (i64)gridDim.x * per) {
+		const i64 r = base + (threadIdx.x >> 5);
+		const bool act = r < rows;
+		const float* xr = x + r * n;
+		const float* gr = g + r * n;
+		const float m = act ? mean[r] : 0.0f, rs = act ? rstd[r] : 0.0f;
+		float gw[PER], xc[PER];
+		double a = 0.0, q = 0.0;
+#pragma unroll
+		for (int i = 0; i < PER; i++) {
+			const i64 j = lane + 32 * i;
+			const bool in = act && j < n;
+			gw[i] = in ? (w ? gr[j] * w[j] : gr[j]) : 0.0f;
+			xc[i] = in ? xr[j] - m : 0.0f;
+			const double gd = in ? (double)gr[j] * (w ? (double)w[j] : 1.0) : 0.0;
+			a += gd;
+			q += gd * (double)xc[i];
+		}
+#pragma unroll
+		for (int o = 16; o > 0; o >>= 1) {
+			a += __shfl_xor_sync(0xffffffffu, a, o);
+			q += __shfl_xor_sync(0xffffffffu, q, o);
+		}
+		if (!act) continue;
+		const float av = (float)(a / (double)n);
+		const float c = (float)(q / (double)n) * rs * rs * rs;
+		float* dr = dx + r * n;
+#pragma unroll
+		for (int i = 0; i < PER; i++) {
+			const i64 j = lane + 32 * i;
+			if (j < n) dr[j] = rs * (gw[i] - av) - xc[i] * c;
+		}
+	}
+}
+
+extern "C" __global__ void dg_layernorm_grad_dx_w8(float* dx, const float* g, const float* x, const float* mean, const float* rstd, const float* w, i64 rows, i64 n) {
+	dg_layernorm_grad_dx_warp<8>(dx, g, x, mean, rstd, w, rows, n);
+}
+
+extern "C" __global__ void dg_layernorm_grad_dx_w32(float* dx, const float* g, const float* x, const float* mean, const float* rstd, const float* w, i64 rows, i64 n) {
+	dg_layernorm_grad_dx_warp<32>(dx, g, x, mean, rstd, w, rows, n);
+}
 `
 
 // indexSource is the indexing module: IndexSelect and IndexAdd with int32
@@ -664,9 +864,11 @@ var (
 	modReduce = &kernelModule{name: "reduce", source: func() string { return reduceSource },
 		kernels: []string{"dg_sum_rows", "dg_maxmin_rows", "dg_arg_rows", "dg_reduce_cols"}}
 	modSoftmax = &kernelModule{name: "softmax", source: func() string { return softmaxSource },
-		kernels: []string{"dg_softmax_rows", "dg_softmax_cols", "dg_softmax_grad_rows", "dg_softmax_grad_cols"}}
+		kernels: []string{"dg_softmax_rows", "dg_softmax_cols", "dg_softmax_grad_rows", "dg_softmax_grad_cols",
+			"dg_softmax_rows_w8", "dg_softmax_rows_w32", "dg_softmax_grad_rows_w8", "dg_softmax_grad_rows_w32"}}
 	modNorm = &kernelModule{name: "norm", source: func() string { return normSource },
-		kernels: []string{"dg_layernorm", "dg_layernorm_grad_dx", "dg_layernorm_grad_wb"}}
+		kernels: []string{"dg_layernorm", "dg_layernorm_grad_dx", "dg_layernorm_grad_wb",
+			"dg_layernorm_w8", "dg_layernorm_w32", "dg_layernorm_grad_dx_w8", "dg_layernorm_grad_dx_w32"}}
 	modIndex = &kernelModule{name: "index", source: func() string { return indexSource },
 		kernels: []string{"dg_index_select", "dg_index_add"}}
 )

@@ -317,7 +317,12 @@ func (g *GPU) Softmax(dst, src autograd.Buffer, outer, n, inner int, log bool) {
 	lg := b2i(log)
 	if inner == 1 {
 		args := g.args.reset().ptr(g.ptr(dst)).ptr(g.ptr(src)).i64(outer).i64(n).i32(lg)
-		g.launch(modSoftmax, "dg_softmax_rows", g.rowGrid(outer), rowBlock(n), args)
+		switch w := warpPer(n); w {
+		case 8, 32:
+			g.launch(modSoftmax, pick(w == 8, "dg_softmax_rows_w8", "dg_softmax_rows_w32"), g.warpGrid(outer), dgMaxBlock, args)
+		default:
+			g.launch(modSoftmax, "dg_softmax_rows", g.rowGrid(outer), rowBlock(n), args)
+		}
 	} else {
 		args := g.args.reset().ptr(g.ptr(dst)).ptr(g.ptr(src)).i64(outer).i64(n).i64(inner).i32(lg)
 		g.launch(modSoftmax, "dg_softmax_cols", g.grid1d(outer*inner), dgMaxBlock, args)
@@ -336,7 +341,12 @@ func (g *GPU) SoftmaxGrad(dx, gr, y autograd.Buffer, outer, n, inner int, log bo
 	lg := b2i(log)
 	if inner == 1 {
 		args := g.args.reset().ptr(g.ptr(dx)).ptr(g.ptr(gr)).ptr(g.ptr(y)).i64(outer).i64(n).i32(lg)
-		g.launch(modSoftmax, "dg_softmax_grad_rows", g.rowGrid(outer), rowBlock(n), args)
+		switch w := warpPer(n); w {
+		case 8, 32:
+			g.launch(modSoftmax, pick(w == 8, "dg_softmax_grad_rows_w8", "dg_softmax_grad_rows_w32"), g.warpGrid(outer), dgMaxBlock, args)
+		default:
+			g.launch(modSoftmax, "dg_softmax_grad_rows", g.rowGrid(outer), rowBlock(n), args)
+		}
 	} else {
 		args := g.args.reset().ptr(g.ptr(dx)).ptr(g.ptr(gr)).ptr(g.ptr(y)).i64(outer).i64(n).i64(inner).i32(lg)
 		g.launch(modSoftmax, "dg_softmax_grad_cols", g.grid1d(outer*inner), dgMaxBlock, args)
@@ -421,7 +431,12 @@ func (g *GPU) LayerNorm(y, mean, rstd, x, w, b autograd.Buffer, rows, n int, eps
 		return
 	}
 	args := g.args.reset().ptr(g.ptr(y)).ptr(g.ptr(mean)).ptr(g.ptr(rstd)).ptr(g.ptr(x)).ptr(g.ptr(w)).ptr(g.ptr(b)).i64(rows).i64(n).f32(eps)
-	g.launch(modNorm, "dg_layernorm", g.rowGrid(rows), rowBlock(n), args)
+	switch w := warpPer(n); w {
+	case 8, 32:
+		g.launch(modNorm, pick(w == 8, "dg_layernorm_w8", "dg_layernorm_w32"), g.warpGrid(rows), dgMaxBlock, args)
+	default:
+		g.launch(modNorm, "dg_layernorm", g.rowGrid(rows), rowBlock(n), args)
+	}
 	runtime.KeepAlive(y)
 	runtime.KeepAlive(mean)
 	runtime.KeepAlive(rstd)
@@ -441,7 +456,12 @@ func (g *GPU) LayerNormGrad(dx, dw, db, gr, x, mean, rstd, w autograd.Buffer, ro
 	pg, px, pm, pr := g.ptr(gr), g.ptr(x), g.ptr(mean), g.ptr(rstd)
 	if dx != nil && rows > 0 {
 		args := g.args.reset().ptr(g.ptr(dx)).ptr(pg).ptr(px).ptr(pm).ptr(pr).ptr(g.ptr(w)).i64(rows).i64(n)
-		g.launch(modNorm, "dg_layernorm_grad_dx", g.rowGrid(rows), rowBlock(n), args)
+		switch w := warpPer(n); w {
+		case 8, 32:
+			g.launch(modNorm, pick(w == 8, "dg_layernorm_grad_dx_w8", "dg_layernorm_grad_dx_w32"), g.warpGrid(rows), dgMaxBlock, args)
+		default:
+			g.launch(modNorm, "dg_layernorm_grad_dx", g.rowGrid(rows), rowBlock(n), args)
+		}
 	}
 	if dw != nil || db != nil {
 		pw, pb := g.ptr(dw), g.ptr(db)

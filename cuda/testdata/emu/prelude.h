@@ -70,6 +70,24 @@ static inline void __syncthreads() {
 	swapcontext(&emu_fib[emu_cur], &emu_sched);
 }
 
+// Warp shuffles. The kernels that use them run a loop whose trip count is
+// the same for every thread of the block, so every thread reaches each
+// shuffle: here it is an exchange through one slot per thread between two
+// block barriers (the first keeps a slot from being overwritten before the
+// last read of the previous shuffle).
+static double* emu_xchg;
+
+template <typename T>
+static inline T __shfl_xor_sync(unsigned mask, T v, int laneMask) {
+	(void)mask;
+	unsigned nt = blockDim.x * blockDim.y * blockDim.z;
+	__syncthreads();
+	emu_xchg[emu_cur] = (double)v;
+	__syncthreads();
+	unsigned src = (emu_cur & ~31u) | ((emu_cur & 31u) ^ (unsigned)laneMask);
+	return src < nt ? (T)emu_xchg[src] : v;
+}
+
 static void emu_trampoline() {
 	emu_entry(emu_params);
 	emu_done[emu_cur] = 1;
@@ -113,6 +131,8 @@ extern "C" void emu_run(unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsi
 		emu_stk = (char*)malloc((size_t)nt * emu_stack_size);
 		emu_done = (unsigned char*)malloc(nt);
 		emu_order = (unsigned*)malloc(nt * sizeof(unsigned));
+		free(emu_xchg);
+		emu_xchg = (double*)malloc(nt * sizeof(double));
 		emu_cap = nt;
 	}
 	gridDim.x = gx, gridDim.y = gy, gridDim.z = gz;
