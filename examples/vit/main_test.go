@@ -114,6 +114,7 @@ func TestBadFlags(t *testing.T) {
 		{func(o *options) { o.progress = "fancy" }, "-progress"},
 		{func(o *options) { o.valSize = 40 }, "-val 40"},
 		{func(o *options) { o.dataDir = filepath.Join(dir, "missing") }, "missing"},
+		{func(o *options) { o.device = "cuda:9" }, `-device "cuda:9"`},
 	} {
 		o := smallOptions(dir, t.TempDir(), "t2t", "mnist")
 		c.change(&o)
