@@ -2,7 +2,27 @@
 // Example, in-memory datasets, subsets and seeded random splits, a Loader
 // that batches examples into tensors (shuffled from a seed, with an optional
 // background prefetch goroutine), seeded augmentations and normalisation,
-// and readers for MNIST and Fashion-MNIST in the IDX format.
+// readers for MNIST and Fashion-MNIST in the IDX format, and the data of the
+// model zoo:
+//
+//   - EEG: a seeded synthetic SSVEP benchmark with the Tsinghua Benchmark's
+//     structure (GenerateSSVEP) and loaders for the real Benchmark and BETA
+//     recordings (LoadSSVEPDir, LoadSSVEPSubject) through a pure-Go reader
+//     of MATLAB level-5 files (LoadMat, ReadMat).
+//   - Weather: a seeded synthetic atmosphere on a latitude-longitude grid
+//     with a geopotential-like field, advection, diffusion and forcing
+//     (GenerateWeather), and reanalysis fields such as ERA5's from classic
+//     NetCDF files (CDF-1, CDF-2, CDF-5; packed variables unpacked) through
+//     a pure-Go reader (OpenNetCDF, ReadNetCDF, LoadWeatherNetCDF).
+//   - Graph time series: tsl's GPVAR process on a triangular-community graph
+//     (GenerateGPVAR, with its noise floor GPVARNoiseFloor) and METR-LA-like
+//     traffic speeds on a road-like sensor graph with missing readings
+//     (GenerateTraffic); real sensor readings from CSV or NumPy .npy/.npz
+//     (LoadSensorData, LoadGraphSeriesCSV, LoadGraphSeriesNPZ, ReadNPZ) with
+//     tsl's preprocessing: a thresholded Gaussian-kernel graph from
+//     distances (GaussianKernelAdjacency), zero-as-missing masks, forward
+//     filling, a scaler fit on the training part, the temporal split and
+//     sliding windows (NewGraphWindows).
 //
 // A typical training set-up:
 //
