@@ -14,7 +14,7 @@
 // 1–20, Medium for 21–40) from the held-out initial states and prints the
 // latitude-weighted RMSE and ACC per variable at a few lead times for the
 // cascade, Short alone, persistence and climatology. It writes
-// forecast.png (-png): the z500 anomaly of the forecast at step 40 beside
+// puyun-out/forecast.png (-png): the z500 anomaly of the forecast at step 40 beside
 // the truth and the persistence forecast. It ends with one line of
 // key=value results.
 //
@@ -64,6 +64,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
@@ -106,7 +107,7 @@ func main() {
 	flag.IntVar(&o.pool, "pool", 512, "PuYun-Short 20-step forecasts that PuYun-Medium is fine-tuned from (0: true states)")
 	flag.Float64Var(&o.lr, "lr", 2e-3, "peak AdamW learning rate of PuYun-Short (Medium uses a fifth)")
 	flag.Uint64Var(&o.seed, "seed", 1, "seed of the training data and the weights (the test data use seed+1000)")
-	flag.StringVar(&o.png, "png", "forecast.png", "PNG of the z500 forecast at the last step beside the truth (empty: none)")
+	flag.StringVar(&o.png, "png", "puyun-out/forecast.png", "PNG of the z500 forecast at the last step beside the truth (empty: none)")
 	flag.BoolVar(&o.quick, "quick", false, "smoke test: tiny data, model and training")
 	flag.IntVar(&o.evalBatch, "eval-batch", 16, "forecasts per batch in evaluation")
 	flag.IntVar(&o.logEvery, "log-every", 100, "iterations between training log lines")
@@ -448,15 +449,28 @@ func writePNG(path string, c *puyun.Cascade, f *data.WeatherFields, norm puyun.N
 			}
 		}
 	}
-	fh, err := os.Create(path)
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	// Written beside and renamed, so a failed write never leaves half a
+	// picture where the last good one was.
+	tmp := path + ".tmp"
+	fh, err := os.Create(tmp)
 	if err != nil {
 		return err
 	}
 	if err := png.Encode(fh, img); err != nil {
 		fh.Close()
+		os.Remove(tmp)
 		return err
 	}
-	return fh.Close()
+	if err := fh.Close(); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 // colour maps [0, 1] to a blue–white–red scale.
