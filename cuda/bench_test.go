@@ -70,6 +70,23 @@ func (md *benchModel) trainStep(x, target *autograd.Tensor) *autograd.Tensor {
 
 // BenchmarkTrainStep measures one training step on each CUDA GPU.
 func BenchmarkTrainStep(b *testing.B) {
+	g := benchGPU(b)
+	rng := rand.New(rand.NewSource(1))
+	md := newBenchModel(g, rng, benchDim, benchHidden)
+	xs := make([]float32, benchTokens*benchDim)
+	ts := make([]float32, benchTokens*benchDim)
+	for i := range xs {
+		xs[i] = float32(rng.NormFloat64())
+		ts[i] = float32(rng.NormFloat64())
+	}
+	x := autograd.New(xs, benchTokens, benchDim).To(g)
+	target := autograd.New(ts, benchTokens, benchDim).To(g)
+	loss := timeSteps(b, g, func() *autograd.Tensor { return md.trainStep(x, target) })
+	b.Logf("%s (%s): loss %.5f, allocator %+v", g.Name(), g.Product(), loss.Item(), g.MemStats())
+}
+
+// benchGPU returns the first GPU, or skips the benchmark without one.
+func benchGPU(b *testing.B) *GPU {
 	n, err := DeviceCount()
 	if err != nil || n == 0 {
 		b.Skipf("no CUDA device: %v", Available())
@@ -78,28 +95,26 @@ func BenchmarkTrainStep(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	g := dev.(*GPU)
-	rng := rand.New(rand.NewSource(1))
-	md := newBenchModel(dev, rng, benchDim, benchHidden)
-	xs := make([]float32, benchTokens*benchDim)
-	ts := make([]float32, benchTokens*benchDim)
-	for i := range xs {
-		xs[i] = float32(rng.NormFloat64())
-		ts[i] = float32(rng.NormFloat64())
-	}
-	x := autograd.New(xs, benchTokens, benchDim).To(dev)
-	target := autograd.New(ts, benchTokens, benchDim).To(dev)
-	for i := 0; i < 3; i++ { // compile the kernels and fill the allocator's cache
-		md.trainStep(x, target)
+	return dev.(*GPU)
+}
+
+// timeSteps runs step three times (compiling the kernels and filling the
+// allocator's cache), then b.N times timed, waiting for the GPU at the end,
+// and reports ms/step and the driver allocations per step; it returns the
+// last step's result. With DEEPGO_CUDA_PROFILE set it then logs a GPU
+// profile of five more steps.
+func timeSteps(b *testing.B, g *GPU, step func() *autograd.Tensor) *autograd.Tensor {
+	for i := 0; i < 3; i++ {
+		step()
 	}
 	if err := g.Synchronize(); err != nil {
 		b.Fatal(err)
 	}
 	before := g.MemStats()
 	b.ResetTimer()
-	var loss *autograd.Tensor
+	var out *autograd.Tensor
 	for i := 0; i < b.N; i++ {
-		loss = md.trainStep(x, target)
+		out = step()
 	}
 	if err := g.Synchronize(); err != nil {
 		b.Fatal(err)
@@ -108,10 +123,10 @@ func BenchmarkTrainStep(b *testing.B) {
 	after := g.MemStats()
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/step")
 	b.ReportMetric(float64(after.DriverAllocs-before.DriverAllocs)/float64(b.N), "cuMemAlloc/step")
-	b.Logf("%s (%s): loss %.5f, allocator %+v", g.Name(), g.Product(), loss.Item(), after)
 	if os.Getenv(profileEnv) != "" {
-		logProfile(b, g, 5, func() { md.trainStep(x, target) })
+		logProfile(b, g, 5, func() { step() })
 	}
+	return out
 }
 
 // TestTrainStep runs a few steps of the benchmark's model, small, on the

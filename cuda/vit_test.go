@@ -3,7 +3,6 @@ package cuda
 import (
 	"math"
 	"math/rand"
-	"os"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -140,40 +139,11 @@ func TestViTTiStep(t *testing.T) {
 }
 
 func benchViTStep(b *testing.B, batch int) {
-	n, err := DeviceCount()
-	if err != nil || n == 0 {
-		b.Skipf("no CUDA device: %v", Available())
-	}
-	dev, err := Open(0)
-	if err != nil {
-		b.Fatal(err)
-	}
-	g := dev.(*GPU)
+	g := benchGPU(b)
 	cfg := vit.ViTTiny16()
-	v := newVitTrainer(dev, cfg, newVitBatch(cfg, batch, 7), 11)
-	for i := 0; i < 3; i++ { // compile the kernels and fill the allocator's cache
-		v.step()
-	}
-	if err := g.Synchronize(); err != nil {
-		b.Fatal(err)
-	}
-	before := g.MemStats()
-	b.ResetTimer()
-	var loss *autograd.Tensor
-	for i := 0; i < b.N; i++ {
-		loss = v.step()
-	}
-	if err := g.Synchronize(); err != nil {
-		b.Fatal(err)
-	}
-	b.StopTimer()
-	after := g.MemStats()
-	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/step")
-	b.ReportMetric(float64(after.DriverAllocs-before.DriverAllocs)/float64(b.N), "cuMemAlloc/step")
+	v := newVitTrainer(g, cfg, newVitBatch(cfg, batch, 7), 11)
+	loss := timeSteps(b, g, v.step)
 	b.Logf("%s (%s): ViT-Ti/16 batch %d, loss %.5f", g.Name(), g.Product(), batch, loss.Item())
-	if os.Getenv(profileEnv) != "" {
-		logProfile(b, g, 5, func() { v.step() })
-	}
 }
 
 // profileEnv, when set, makes the step benchmarks log a profile of a few

@@ -3,6 +3,7 @@ package puyun
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/deepgo/deepgo/autograd"
 )
@@ -168,7 +169,7 @@ func LatitudeWeightTensor(lat []float64) *autograd.Tensor {
 // LatitudeWeightTensor: the training loss of examples/puyun (the spec
 // leaves L1 or MSE open; MSE is our choice).
 func WeightedMSELoss(pred, target, w *autograd.Tensor) *autograd.Tensor {
-	if pred.Dim() != 4 || !sameShape(pred.Shape(), target.Shape()) || w.Dim() != 4 || w.Size(2) != pred.Size(2) {
+	if pred.Dim() != 4 || !slices.Equal(pred.Shape(), target.Shape()) || w.Dim() != 4 || w.Size(2) != pred.Size(2) {
 		panic(fmt.Sprintf("puyun: WeightedMSELoss: prediction %v, target %v, weights %v; need equal [B, V, H, W] and [1, 1, H, 1]", pred.Shape(), target.Shape(), w.Shape()))
 	}
 	return pred.Sub(target).Square().Mul(w).Mean()

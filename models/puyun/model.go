@@ -3,6 +3,7 @@ package puyun
 import (
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/deepgo/deepgo/autograd"
@@ -192,7 +193,7 @@ func (m *Model) Forward(prev, cur, tf *autograd.Tensor) *autograd.Tensor {
 func (m *Model) Increment(prev, cur, tf *autograd.Tensor) *autograd.Tensor {
 	cfg := m.Config
 	want := []int{cur.Size(0), cfg.Vars, cfg.Lat, cfg.Lon}
-	if cur.Dim() != 4 || !sameShape(prev.Shape(), want) || !sameShape(cur.Shape(), want) {
+	if cur.Dim() != 4 || !slices.Equal(prev.Shape(), want) || !slices.Equal(cur.Shape(), want) {
 		panic(fmt.Sprintf("puyun: Model.Forward: states of shapes %v and %v; need both [B, %d, %d, %d]", prev.Shape(), cur.Shape(), cfg.Vars, cfg.Lat, cfg.Lon))
 	}
 	b := cur.Size(0)
@@ -213,18 +214,6 @@ func (m *Model) Increment(prev, cur, tf *autograd.Tensor) *autograd.Tensor {
 		h = blk.Forward(h)
 	}
 	return autograd.PixelShuffle(m.Head.Forward(h), cfg.PatchSize)
-}
-
-func sameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TimeFeaturesAt returns PuYun's 12 time features for the forecast step
@@ -266,7 +255,7 @@ func CopyWeights(dst, src *Model) {
 	}
 	for name, s := range sd {
 		d, ok := dd[name]
-		if !ok || !sameShape(d.Shape(), s.Shape()) {
+		if !ok || !slices.Equal(d.Shape(), s.Shape()) {
 			panic(fmt.Sprintf("puyun: CopyWeights: %q does not match between the models", name))
 		}
 		autograd.NoGrad(func() { d.CopyFrom(s) })
