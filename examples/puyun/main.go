@@ -28,8 +28,9 @@
 // -medium-rollout, -pool and -batch set the training length; -quick is a
 // smoke test of a few seconds (its numbers mean nothing).
 //
-// Measured with the defaults on a 2-core machine shared with other jobs
-// (10 min 46 s wall, 9.5 min of CPU; 7 min Short, 3.3 min Medium):
+// Measured with the defaults alone on a 2-core machine (6 min 54 s wall;
+// 261 s Short, 141 s Medium; the same figures as an earlier run that
+// shared the machine and took 10 min 46 s):
 //
 //	var    step  cascade          short alone      persistence      climatology
 //	z500     20  450.2 (0.925)    450.2 (0.925)    1653 (0.015)     1179 (0.000)
