@@ -37,6 +37,33 @@ func (cpuDevice) conv2dForward(g ConvGeom, groups, o int, y, x, w, b Buffer) {
 	cpu.Conv2dForward(g.cpu(), groups, o, cpuData(y), cpuData(x), cpuData(w), cpuDataOrNil(b))
 }
 
+// convBackwarder is implemented by devices with whole-convolution
+// gradient kernels (the CPU's direct kernels for stride 1, one group):
+// each overwrites its output and reports whether it handled the
+// geometry; on false the caller falls back to im2col and GEMM.
+type convBackwarder interface {
+	conv2dInputGrad(g ConvGeom, groups, o int, dx, gy, w Buffer) bool
+	conv2dWeightGrad(g ConvGeom, groups, o int, dw, gy, x Buffer) bool
+}
+
+func (cpuDevice) conv2dInputGrad(g ConvGeom, groups, o int, dx, gy, w Buffer) bool {
+	cg := g.cpu()
+	if !cpu.ConvDirectInputGrad(cg, groups) {
+		return false
+	}
+	cpu.Conv2dDirectInputGrad(cg, o, cpuData(dx), cpuData(gy), cpuData(w))
+	return true
+}
+
+func (cpuDevice) conv2dWeightGrad(g ConvGeom, groups, o int, dw, gy, x Buffer) bool {
+	cg := g.cpu()
+	if !cpu.ConvDirectWeightGrad(cg, groups) {
+		return false
+	}
+	cpu.Conv2dDirectWeightGrad(cg, o, cpuData(dw), cpuData(gy), cpuData(x))
+	return true
+}
+
 func (cpuDevice) Col2im(g ConvGeom, dx, col Buffer, first, count, rowStride, imageStride int) {
 	cpu.Col2im(g.cpu(), cpuData(dx), cpuData(col), first, count, rowStride, imageStride)
 }

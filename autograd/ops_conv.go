@@ -313,17 +313,29 @@ func convIm2col(g ConvGeom, groups int, x, w, b *Tensor) *Tensor {
 	record("Conv2d", y, []*Tensor{x, w, b}, func(gy *Tensor) []*Tensor {
 		var dx, dw, db *Tensor
 		loopDw, loopDx := w.requiresGrad, x.requiresGrad
+		if bk, ok := dev.(convBackwarder); ok && !pointwise {
+			if loopDx {
+				dx = empty(dev, x.shape)
+				loopDx = !bk.conv2dInputGrad(g, groups, o, dx.buf, gy.buf, w.buf)
+			}
+			if loopDw {
+				dw = empty(dev, w.shape)
+				loopDw = !bk.conv2dWeightGrad(g, groups, o, dw.buf, gy.buf, x.buf)
+			}
+		}
 		var col, dcol, gt Buffer
 		if loopDw && !pointwise {
 			col = dev.Alloc(c * kk * nc * l)
 		}
 		if loopDx {
-			dx = empty(dev, x.shape)
+			if dx == nil {
+				dx = empty(dev, x.shape)
+			}
 			if !pointwise {
 				dcol = dev.Alloc(c * kk * nc * l)
 			}
 		}
-		if loopDw {
+		if loopDw && dw == nil {
 			dw = empty(dev, w.shape)
 		}
 		if nc > 1 && (loopDx || loopDw) {

@@ -548,11 +548,16 @@ func depthwiseS1Grad(g ConvGeom, dx, dw, gy, x, w []float32) {
 }
 
 // Conv2dForward computes y [N, O, OH, OW] = conv(x, w) + b for x
-// [N, C, H, W], w [O, C/groups, KH, KW] and b [O] (or nil), one GEMM per
+// [N, C, H, W], w [O, C/groups, KH, KW] and b [O] (or nil): on the direct
+// kernels where ConvDirectForward allows, otherwise one GEMM per
 // image and group with the im2col operand packed straight from x. With
 // several images, each worker takes whole images (no synchronisation
 // inside a product); a single image runs one parallel product.
 func Conv2dForward(g ConvGeom, groups, o int, y, x, w, b []float32) {
+	if ConvDirectForward(g, groups) {
+		Conv2dDirectForward(g, o, y, x, w, b)
+		return
+	}
 	l := g.OH * g.OW
 	cg, og := g.C/groups, o/groups
 	kg := cg * g.KH * g.KW
