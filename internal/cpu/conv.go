@@ -417,23 +417,19 @@ func newPadPlane(g ConvGeom) padPlane {
 	return padPlane{hp: hp, wp: wp, span: (g.OH-1)*wp + g.OW}
 }
 
+// slack is the number of floats past the padded plane that the plane
+// kernels may read (dwPlane512 reads a row and 16 columns beyond).
+func (p padPlane) slack() int { return p.wp + 32 }
+
 // tap returns the offset in the padded plane of tap (kh, kw).
 func (p padPlane) tap(g ConvGeom, kh, kw int) int { return kh*g.DH*p.wp + kw*g.DW }
 
 // load copies an H×W plane into the interior of the padded plane dst,
 // whose border must already be zero.
 func (p padPlane) load(g ConvGeom, dst, src []float32) {
-	n := min(g.W, p.wp-g.PW)
-	for r := 0; r < g.H && r+g.PH < p.hp && n > 0; r++ {
-		copy(dst[(r+g.PH)*p.wp+g.PW:][:n], src[r*g.W:][:n])
-	}
-}
-
-// store copies the interior of the padded plane src into an H×W plane.
-func (p padPlane) store(g ConvGeom, dst, src []float32) {
-	n := min(g.W, p.wp-g.PW)
-	for r := 0; r < g.H && r+g.PH < p.hp && n > 0; r++ {
-		copy(dst[r*g.W:][:n], src[(r+g.PH)*p.wp+g.PW:][:n])
+	n, rows := min(g.W, p.wp-g.PW), min(g.H, p.hp-g.PH)
+	if n > 0 && rows > 0 {
+		copyRows(dst[g.PH*p.wp+g.PW:], p.wp, src, g.W, rows, n)
 	}
 }
 
@@ -442,7 +438,7 @@ func depthwiseS1(g ConvGeom, y, x, w, b []float32) {
 	hw, l, kk := g.H*g.W, g.OH*g.OW, g.KH*g.KW
 	pp := newPadPlane(g)
 	ParallelFor(g.N*g.C, max(1, convGrain/max(l*kk, 1)), func(lo, hi int) {
-		pad := make([]float32, pp.hp*pp.wp)
+		pad := make([]float32, pp.hp*pp.wp+pp.slack())
 		for t := lo; t < hi; t++ {
 			c := t % g.C
 			pp.load(g, pad, x[t*hw:(t+1)*hw])
@@ -459,7 +455,8 @@ func depthwiseS1(g ConvGeom, y, x, w, b []float32) {
 // for r < rows and i < n: one plane of a stride-1 depthwise convolution
 // over a padded input.
 func convPlane(out []float32, outStride, rows, n int, src []float32, srcStride int, w []float32, kh, kw, dh, dw int, bias float32) {
-	if dwPlane(out, outStride, rows, n, src, srcStride, w, kh, kw, dh, dw, bias) {
+	if dwPlane512(out, outStride, rows, n, src, srcStride, w, kh, kw, dh, dw, bias) ||
+		dwPlane(out, outStride, rows, n, src, srcStride, w, kh, kw, dh, dw, bias) {
 		return
 	}
 	for r := 0; r < rows; r++ {
@@ -500,7 +497,7 @@ func depthwiseS1Grad(g ConvGeom, dx, dw, gy, x, w []float32) {
 				}
 			}
 			ParallelFor(g.N*g.C, max(1, convGrain/max(hw*kk, 1)), func(lo, hi int) {
-				q := make([]float32, hq*wq)
+				q := make([]float32, hq*wq+wq+32)
 				for t := lo; t < hi; t++ {
 					c := t % g.C
 					gp := gy[t*l : (t+1)*l]

@@ -21,6 +21,12 @@ func convRowKernel12(k int, a, base *float32, offs *int32, c *float32, ldc, m, n
 //go:noescape
 func convWgradKernel(q *wgradArgs)
 
+//go:noescape
+func copyRows512(dst *float32, dstStride int, src *float32, srcStride int, rows, n int)
+
+//go:noescape
+func dwPlane5x5(out *float32, outStride, rows, n int, src *float32, srcStride int, w *float32, bias float32)
+
 // haveDirectConv: the direct kernels need AVX-512F.
 var haveDirectConv = xcpu.X86.HasAVX512F
 
@@ -56,4 +62,40 @@ func directKernel(mr, k int, a, base []float32, offs []int32, c []float32, ldc, 
 // x; the caller has checked the extents.
 func wgradKernel(q *wgradArgs, gy, x []float32) {
 	convWgradKernel(q)
+}
+
+// dwPlane512 runs the AVX-512 depthwise plane kernel where one exists
+// (5×5, undilated) and src has the slack it reads past the plane: rows
+// rounded up to even plus 4, columns rounded up to 16 plus 4. It reports
+// whether it ran.
+func dwPlane512(out []float32, outStride, rows, n int, src []float32, srcStride int, w []float32, kh, kw, dh, dw int, bias float32) bool {
+	if !haveDirectConv || kh != 5 || kw != 5 || dh != 1 || dw != 1 || rows <= 0 || n <= 0 {
+		return false
+	}
+	computed := rows/6*6 + (rows%6+1)/2*2
+	if len(src) < (computed+3)*srcStride+(n+15)/16*16+4 {
+		return false
+	}
+	_ = out[(rows-1)*outStride+n-1]
+	_ = w[24]
+	dwPlane5x5(&out[0], outStride, rows, n, &src[0], srcStride, &w[0], bias)
+	return true
+}
+
+// copyRows copies rows × n floats between strided planes: one assembly
+// call instead of a memmove per row (rows of a feature map are often only
+// 32 floats).
+func copyRows(dst []float32, dstStride int, src []float32, srcStride int, rows, n int) {
+	if rows <= 0 || n <= 0 {
+		return
+	}
+	_ = dst[(rows-1)*dstStride+n-1]
+	_ = src[(rows-1)*srcStride+n-1]
+	if !haveDirectConv {
+		for r := 0; r < rows; r++ {
+			copy(dst[r*dstStride:r*dstStride+n], src[r*srcStride:r*srcStride+n])
+		}
+		return
+	}
+	copyRows512(&dst[0], dstStride, &src[0], srcStride, rows, n)
 }

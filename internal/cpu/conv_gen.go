@@ -30,6 +30,8 @@ func main() {
 		convRowKernel(mr)
 	}
 	convWgradKernel()
+	dwPlane5x5()
+	copyRows512()
 	if err := os.WriteFile("conv_amd64.s", out.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -270,4 +272,151 @@ func wgradStep(mask string) {
 			in("VFMADD231PS Z28, Z%d, Z%d", 24+i, 6*i+j)
 		}
 	}
+}
+
+// dwPlane5x5 emits dwPlane5x5: one plane of a stride-1, undilated 5x5
+// depthwise convolution with its 25 weights held in registers. Tiles of 6
+// output rows (then 2) by 16 columns: each input row loaded (5 shifted
+// loads) feeds every output row of the tile it reaches, so a tile of 6
+// rows makes 150 FMAs from 50 loads.
+func dwPlane5x5() {
+	p(`// func dwPlane5x5(out *float32, outStride, rows, n int, src *float32, srcStride int, w *float32, bias float32)
+//
+// out[r*outStride+i] = bias + sum over a, b < 5 of w[5a+b]*src[(r+a)*srcStride+i+b]
+// for r < rows, i < n. Reads src up to row rows+4 (rows rounded up to
+// even) and column n+4 (n rounded up to 16); strides in floats.
+//
+// Registers:
+//	DI  out row block     SI  src row block     R8  srcStride bytes
+//	R9  outStride bytes   R10 rows left         R11 column offset (bytes)
+//	BX  columns left      R13 input row cursor  DX  output row cursor
+//	AX, CX scratch
+//	Z0-Z24  the weights, broadcast   Z25 one load of input
+//	Z26-Z31 accumulators, one per output row of the tile
+//	K1  column mask of the chunk
+TEXT ·dwPlane5x5(SB), NOSPLIT, $0-60`)
+	in("MOVQ w+48(FP), AX")
+	for i := 0; i < 25; i++ {
+		in("VBROADCASTSS %d(AX), Z%d", 4*i, i)
+	}
+	in("MOVQ out+0(FP), DI")
+	in("MOVQ src+32(FP), SI")
+	in("MOVQ srcStride+40(FP), R8")
+	in("SHLQ $2, R8")
+	in("MOVQ outStride+8(FP), R9")
+	in("SHLQ $2, R9")
+	in("MOVQ rows+16(FP), R10")
+	for _, r := range []int{6, 2} {
+		lbl := fmt.Sprintf("dw5r%d", r)
+		p("%sblock:", lbl)
+		in("CMPQ R10, $%d", map[int]int{6: 6, 2: 1}[r])
+		in("JLT %sdone", lbl)
+		in("XORQ R11, R11")
+		in("MOVQ n+24(FP), BX")
+		p("%scol:", lbl)
+		in("MOVQ $0xffff, AX")
+		in("CMPQ BX, $16")
+		in("JGE %sfull", lbl)
+		in("MOVQ BX, CX")
+		in("MOVQ $1, AX")
+		in("SHLQ CX, AX")
+		in("DECQ AX")
+		p("%sfull:", lbl)
+		in("KMOVW AX, K1")
+		in("VBROADCASTSS bias+56(FP), Z26")
+		for i := 1; i < r; i++ {
+			in("VMOVAPS Z26, Z%d", 26+i)
+		}
+		in("LEAQ (SI)(R11*1), R13")
+		for srow := 0; srow < r+4; srow++ {
+			for b := 0; b < 5; b++ {
+				in("VMOVUPS %d(R13), Z25", 4*b)
+				for i := max(0, srow-4); i <= min(r-1, srow); i++ {
+					in("VFMADD231PS Z25, Z%d, Z%d", 5*(srow-i)+b, 26+i)
+				}
+			}
+			if srow < r+3 {
+				in("ADDQ R8, R13")
+			}
+		}
+		in("LEAQ (DI)(R11*1), DX")
+		for i := 0; i < r; i++ {
+			in("VMOVUPS Z%d, K1, (DX)", 26+i)
+			if i < r-1 {
+				in("CMPQ R10, $%d", i+2)
+				in("JLT %snext", lbl)
+				in("ADDQ R9, DX")
+			}
+		}
+		p("%snext:", lbl)
+		in("ADDQ $64, R11")
+		in("SUBQ $16, BX")
+		in("JG %scol", lbl)
+		for i := 0; i < r; i++ {
+			in("ADDQ R8, SI")
+			in("ADDQ R9, DI")
+		}
+		in("SUBQ $%d, R10", r)
+		in("JMP %sblock", lbl)
+		p("%sdone:", lbl)
+	}
+	in("VZEROUPPER")
+	in("RET")
+	p("")
+}
+
+// copyRows512 emits copyRows512: a strided copy of rows short enough
+// that a memmove call per row would cost more than the copy.
+func copyRows512() {
+	p(`// func copyRows512(dst *float32, dstStride int, src *float32, srcStride int, rows, n int)
+//
+// dst[r*dstStride+i] = src[r*srcStride+i] for r < rows, i < n; strides in
+// floats.
+//
+// Registers:
+//	DI  dst row   SI  src row   R8  dstStride bytes   R9  srcStride bytes
+//	R10 rows left  BX columns left  R11 column offset  AX, CX scratch
+TEXT ·copyRows512(SB), NOSPLIT, $0-48`)
+	in("MOVQ dst+0(FP), DI")
+	in("MOVQ dstStride+8(FP), R8")
+	in("SHLQ $2, R8")
+	in("MOVQ src+16(FP), SI")
+	in("MOVQ srcStride+24(FP), R9")
+	in("SHLQ $2, R9")
+	in("MOVQ rows+32(FP), R10")
+	in("MOVQ n+40(FP), CX")
+	in("MOVQ CX, AX")
+	in("ANDQ $15, CX")
+	in("MOVQ $1, DX")
+	in("SHLQ CX, DX")
+	in("DECQ DX")
+	in("KMOVW DX, K1")
+	in("SHRQ $4, AX")
+	p("crrow:")
+	in("TESTQ R10, R10")
+	in("JEQ crdone")
+	in("XORQ R11, R11")
+	in("MOVQ AX, BX")
+	p("crchunk:")
+	in("TESTQ BX, BX")
+	in("JEQ crtail")
+	in("VMOVUPS (SI)(R11*1), Z0")
+	in("VMOVUPS Z0, (DI)(R11*1)")
+	in("ADDQ $64, R11")
+	in("DECQ BX")
+	in("JMP crchunk")
+	p("crtail:")
+	in("KORTESTW K1, K1")
+	in("JEQ crnext")
+	in("VMOVUPS.Z (SI)(R11*1), K1, Z0")
+	in("VMOVUPS Z0, K1, (DI)(R11*1)")
+	p("crnext:")
+	in("ADDQ R8, DI")
+	in("ADDQ R9, SI")
+	in("DECQ R10")
+	in("JMP crrow")
+	p("crdone:")
+	in("VZEROUPPER")
+	in("RET")
+	p("")
 }

@@ -149,3 +149,53 @@ func BenchmarkDirectConv(b *testing.B) {
 	run("inputgrad", func() { Conv2dDirectInputGrad(g, o, dx, gy, w) })
 	run("weightgrad", func() { Conv2dDirectWeightGrad(g, o, dw, gy, x) })
 }
+
+// TestDwPlane5x5 checks the AVX-512 5×5 depthwise plane kernel against
+// the definition for every row count across its 6- and 2-row tiles and
+// column counts across its 16-column chunks, and that it writes nothing
+// outside the rows × n output (out has a wider stride and sentinels).
+func TestDwPlane5x5(t *testing.T) {
+	if !haveDirectConv {
+		t.Skip("no AVX-512")
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	w := randSlice(r, 25)
+	for rows := 1; rows <= 14; rows++ {
+		for _, n := range []int{1, 5, 15, 16, 17, 32, 37} {
+			srcStride, outStride := n+4+r.IntN(3), n+3
+			src := randSlice(r, (rows+5)*srcStride+n+32)
+			out := make([]float32, rows*outStride+8)
+			for i := range out {
+				out[i] = -99
+			}
+			if !dwPlane512(out, outStride, rows, n, src, srcStride, w, 5, 5, 1, 1, 0.5) {
+				t.Fatalf("rows %d n %d: kernel did not run", rows, n)
+			}
+			for y := 0; y < rows; y++ {
+				for i := 0; i < outStride; i++ {
+					got := out[y*outStride+i]
+					if i >= n {
+						if got != -99 {
+							t.Fatalf("rows %d n %d: wrote out[%d, %d]", rows, n, y, i)
+						}
+						continue
+					}
+					want := 0.5
+					for a := 0; a < 5; a++ {
+						for b := 0; b < 5; b++ {
+							want += float64(w[5*a+b]) * float64(src[(y+a)*srcStride+i+b])
+						}
+					}
+					if math.Abs(float64(got)-want) > 1e-4*math.Max(1, math.Abs(want)) {
+						t.Fatalf("rows %d n %d: out[%d, %d] = %v, want %v", rows, n, y, i, got, want)
+					}
+				}
+			}
+			for _, v := range out[rows*outStride:] {
+				if v != -99 {
+					t.Fatalf("rows %d n %d: wrote past the last row", rows, n)
+				}
+			}
+		}
+	}
+}
