@@ -265,6 +265,12 @@ func (cpuDevice) Softmax(dst, src Buffer, outer, n, inner int, log bool) {
 func (cpuDevice) SoftmaxGrad(dx, g, y Buffer, outer, n, inner int, log bool) {
 	dd, gd, yd := cpuData(dx), cpuData(g), cpuData(y)
 	slab := n * inner
+	if inner == 1 && !log {
+		cpu.ParallelFor(outer, max(1, grainElems/max(n, 1)), func(lo, hi int) {
+			cpu.SoftmaxRowsGrad(dd[lo*n:hi*n], gd[lo*n:hi*n], yd[lo*n:hi*n], hi-lo, n)
+		})
+		return
+	}
 	softmaxSplit(outer, n, inner, func(o int) {
 		cpu.SoftmaxRowGrad(dd[o*n:(o+1)*n], gd[o*n:(o+1)*n], yd[o*n:(o+1)*n], log)
 	}, func(o, lo, hi int) {

@@ -196,6 +196,19 @@ func SoftmaxRowGrad(dx, g, y []float32, log bool) {
 	softmaxGradVec(dx, g, y, float32(dotVec(g[:len(dx)], y)))
 }
 
+// SoftmaxRowsGrad is SoftmaxRowGrad (softmax, not log-softmax) for rows
+// consecutive rows of n values: dx, g and y hold rows·n values each. On
+// AVX-512 one call sweeps every row, the dot product and the update of a
+// row in one pass over memory.
+func SoftmaxRowsGrad(dx, g, y []float32, rows, n int) {
+	if softmaxRowsGrad512(dx, g, y, rows, n) {
+		return
+	}
+	for r := 0; r < rows; r++ {
+		SoftmaxRowGrad(dx[r*n:(r+1)*n], g[r*n:(r+1)*n], y[r*n:(r+1)*n], false)
+	}
+}
+
 // softmaxCols is the widest column block of SoftmaxCols.
 const softmaxCols = 256
 
