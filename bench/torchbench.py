@@ -9,7 +9,8 @@ builds the state and returns the callable to time, and ends with
 
 which takes --count (runs per benchmark) and --bench (a regular expression,
 as go test -bench takes) and prints one JSON object: name -> ns per call,
-one figure per run.
+one figure per run (with --list, the matching names and no figures, without
+running anything).
 """
 import argparse
 import json
@@ -42,10 +43,15 @@ def main(benches, measure=timeit):
     ap = argparse.ArgumentParser()
     ap.add_argument("--count", type=int, default=5)
     ap.add_argument("--bench", default="")
+    ap.add_argument("--list", action="store_true",
+                    help="print the matching names (with no figures) without running them")
     args = ap.parse_args()
     out = {}
     for name, make in benches.items():
         if args.bench and not re.search(args.bench, name):
+            continue
+        if args.list:
+            out[name] = []
             continue
         fn = make()
         out[name] = [measure(fn) for _ in range(args.count)]

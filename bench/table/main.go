@@ -1,8 +1,17 @@
 // Command table runs deepgo's benchmarks in bench/ and their PyTorch twins
-// (every bench/torch_*.py script, whose results are merged) side by side and
-// prints a table of medians and ratios. Run it from the repository root on an otherwise idle machine:
+// (the bench/torch_*.py scripts) side by side and prints a table of medians
+// and ratios. Run it from the repository root on an otherwise idle machine:
 //
 //	go run ./bench/table -count 5
+//	go run ./bench/table -count 5 -bench 'Sgemm|Conv2d3x3'
+//
+// The two sides are interleaved benchmark by benchmark: each round runs one
+// Go measurement (one go test benchmark run, about a second) and then one
+// PyTorch measurement of the same benchmark, so the pair sees the same
+// machine. A shared or virtual machine's speed drifts by tens of percent
+// over minutes; measuring all of one side and then all of the other would
+// put that drift into the ratios. The speedup column is the median over the
+// rounds of each pair's ratio, and the range column its lowest and highest.
 //
 // It needs Debian's python3-torch (apt-get install python3-torch
 // libopenblas0-pthread); PyTorch runs with 2 threads.
@@ -17,84 +26,144 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 )
 
 func main() {
-	count := flag.Int("count", 5, "runs of each benchmark; the table shows medians")
-	filter := flag.String("bench", "", "only benchmarks whose name contains this")
+	count := flag.Int("count", 5, "rounds (one measurement of each side per benchmark each); the table shows medians")
+	filter := flag.String("bench", "", "only benchmarks whose name matches this regular expression (as go test -bench)")
 	python := flag.String("python", "/usr/bin/python3", "Python with PyTorch")
 	flag.Parse()
-
-	goRuns, err := runGo(*count, *filter)
-	if err != nil {
+	if err := run(*count, *filter, *python); err != nil {
 		fmt.Fprintln(os.Stderr, "table:", err)
 		os.Exit(1)
 	}
-	torchRuns, err := runTorch(*python, *count, *filter)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "table: PyTorch side failed (is python3-torch installed?):", err)
-		os.Exit(1)
-	}
-	names := make([]string, 0, len(goRuns))
-	for n := range goRuns {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	fmt.Printf("%-28s %14s %14s %10s\n", "benchmark", "deepgo", "pytorch", "speedup")
-	for _, n := range names {
-		g := median(goRuns[n])
-		t, ok := torchRuns[n]
-		if !ok {
-			fmt.Printf("%-28s %14s %14s %10s\n", n, human(g), "-", "-")
-			continue
-		}
-		tm := median(t)
-		fmt.Printf("%-28s %14s %14s %9.2fx\n", n, human(g), human(tm), tm/g)
-	}
-	fmt.Printf("\nmedians of %d runs; speedup = PyTorch time / deepgo time (above 1: deepgo is faster)\n", *count)
 }
 
-func runGo(count int, filter string) (map[string][]float64, error) {
-	pattern := "."
-	if filter != "" {
-		pattern = filter
+func run(count int, filter, python string) error {
+	if count < 1 {
+		return fmt.Errorf("-count %d: need at least one round", count)
 	}
-	cmd := exec.Command("go", "test", "./bench", "-run", "^$", "-bench", pattern, "-count", strconv.Itoa(count))
+	re, err := regexp.Compile(filter)
+	if err != nil {
+		return fmt.Errorf("-bench %q: %v", filter, err)
+	}
+	dir, err := os.MkdirTemp("", "benchtable")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "bench.test")
+	build := exec.Command("go", "test", "-c", "-o", bin, "./bench")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("building the Go benchmarks: %v", err)
+	}
+	names, err := goBenchmarks(bin, re)
+	if err != nil {
+		return err
+	}
+	if len(names) == 0 {
+		return fmt.Errorf("no Go benchmark matches %q", filter)
+	}
+	scripts, err := torchScripts(python, re)
+	if err != nil {
+		return fmt.Errorf("PyTorch side (is python3-torch installed?): %v", err)
+	}
+	goRuns := map[string][]float64{}
+	torchRuns := map[string][]float64{}
+	for r := 0; r < count; r++ {
+		for _, name := range names {
+			ns, err := goOnce(bin, name)
+			if err != nil {
+				return err
+			}
+			goRuns[name] = append(goRuns[name], ns)
+			script, ok := scripts[name]
+			if !ok {
+				continue
+			}
+			ns, err = torchOnce(python, script, name)
+			if err != nil {
+				return err
+			}
+			torchRuns[name] = append(torchRuns[name], ns)
+		}
+	}
+	fmt.Printf("%-28s %14s %14s %10s %14s\n", "benchmark", "deepgo", "pytorch", "speedup", "range")
+	for _, n := range names {
+		g := goRuns[n]
+		t, ok := torchRuns[n]
+		if !ok {
+			fmt.Printf("%-28s %14s %14s %10s %14s\n", n, human(median(g)), "-", "-", "-")
+			continue
+		}
+		ratios := make([]float64, len(g))
+		for i := range g {
+			ratios[i] = t[i] / g[i]
+		}
+		lo, hi := minMax(ratios)
+		fmt.Printf("%-28s %14s %14s %9.2fx %14s\n", n, human(median(g)), human(median(t)), median(ratios),
+			fmt.Sprintf("%.2f–%.2f", lo, hi))
+	}
+	fmt.Printf("\n%d interleaved rounds; times are medians; speedup = median over rounds of PyTorch time / deepgo time\n"+
+		"(above 1: deepgo is faster); range = the lowest and highest of those ratios\n", count)
+	return nil
+}
+
+// goBenchmarks lists the benchmarks of the test binary whose names (without
+// "Benchmark") match re, sorted.
+func goBenchmarks(bin string, re *regexp.Regexp) ([]string, error) {
+	cmd := exec.Command(bin, "-test.list", "^Benchmark")
+	cmd.Dir = "bench"
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("listing the Go benchmarks: %v", err)
+	}
+	var names []string
+	for _, line := range strings.Fields(string(out)) {
+		name := strings.TrimPrefix(line, "Benchmark")
+		if name != line && re.MatchString(name) {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// goOnce runs one Go benchmark once and returns its ns per op.
+func goOnce(bin, name string) (float64, error) {
+	cmd := exec.Command(bin, "-test.run", "^$", "-test.bench", "^Benchmark"+regexp.QuoteMeta(name)+"$", "-test.count", "1")
+	cmd.Dir = "bench"
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return nil, fmt.Errorf("go test -bench: %v\n%s", err, out)
+		return 0, fmt.Errorf("go benchmark %s: %v\n%s", name, err, out)
 	}
-	runs := map[string][]float64{}
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
-		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") || f[3] != "ns/op" {
+		if len(f) < 4 || f[3] != "ns/op" {
 			continue
 		}
-		name := strings.TrimPrefix(f[0], "Benchmark")
-		if i := strings.LastIndex(name, "-"); i > 0 {
-			name = name[:i]
+		base := strings.TrimPrefix(f[0], "Benchmark")
+		if i := strings.LastIndex(base, "-"); i > 0 {
+			base = base[:i]
 		}
-		ns, err := strconv.ParseFloat(f[2], 64)
-		if err != nil {
-			return nil, fmt.Errorf("parsing %q: %v", sc.Text(), err)
+		if base == name {
+			return strconv.ParseFloat(f[2], 64)
 		}
-		runs[name] = append(runs[name], ns)
 	}
-	if len(runs) == 0 {
-		return nil, fmt.Errorf("no benchmark results in:\n%s", out)
-	}
-	return runs, nil
+	return 0, fmt.Errorf("go benchmark %s: no result in:\n%s", name, out)
 }
 
-// runTorch runs every bench/torch_*.py script (each prints a JSON object of
-// benchmark name -> ns per run) and merges their results; a name defined by
-// two scripts is an error.
-func runTorch(python string, count int, filter string) (map[string][]float64, error) {
+// torchScripts maps each PyTorch benchmark matching re to the
+// bench/torch_*.py script that defines it (a name in two scripts is an
+// error), asking each script with --list.
+func torchScripts(python string, re *regexp.Regexp) (map[string]string, error) {
 	scripts, err := filepath.Glob(filepath.Join("bench", "torch_*.py"))
 	if err != nil {
 		return nil, err
@@ -103,28 +172,55 @@ func runTorch(python string, count int, filter string) (map[string][]float64, er
 		return nil, fmt.Errorf("no bench/torch_*.py scripts; run from the repository root")
 	}
 	sort.Strings(scripts)
-	runs := map[string][]float64{}
 	from := map[string]string{}
 	for _, script := range scripts {
-		cmd := exec.Command(python, script, "--count", strconv.Itoa(count), "--bench", filter)
-		cmd.Stderr = os.Stderr
-		out, err := cmd.Output()
+		part, err := torchRun(python, script, re.String(), -1)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %v", script, err)
+			return nil, err
 		}
-		part := map[string][]float64{}
-		if err := json.Unmarshal(out, &part); err != nil {
-			return nil, fmt.Errorf("reading %s results: %v\n%s", script, err, out)
-		}
-		for name, v := range part {
+		for name := range part {
 			if prev, dup := from[name]; dup {
 				return nil, fmt.Errorf("benchmark %s is defined by both %s and %s", name, prev, script)
 			}
 			from[name] = script
-			runs[name] = v
 		}
 	}
-	return runs, nil
+	return from, nil
+}
+
+// torchOnce runs one PyTorch benchmark once and returns its ns per call.
+func torchOnce(python, script, name string) (float64, error) {
+	part, err := torchRun(python, script, "^"+regexp.QuoteMeta(name)+"$", 1)
+	if err != nil {
+		return 0, err
+	}
+	if v := part[name]; len(v) == 1 {
+		return v[0], nil
+	}
+	return 0, fmt.Errorf("%s: no result for %s", script, name)
+}
+
+// torchRun runs script with --bench filter --count count (--list for a
+// negative count) and returns its JSON object: benchmark name -> ns per
+// call, one figure per run.
+func torchRun(python, script, filter string, count int) (map[string][]float64, error) {
+	args := []string{script, "--bench", filter}
+	if count < 0 {
+		args = append(args, "--list")
+	} else {
+		args = append(args, "--count", strconv.Itoa(count))
+	}
+	cmd := exec.Command(python, args...)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", script, err)
+	}
+	part := map[string][]float64{}
+	if err := json.Unmarshal(out, &part); err != nil {
+		return nil, fmt.Errorf("reading %s results: %v\n%s", script, err, out)
+	}
+	return part, nil
 }
 
 func median(v []float64) float64 {
@@ -134,6 +230,14 @@ func median(v []float64) float64 {
 		return s[len(s)/2]
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func minMax(v []float64) (lo, hi float64) {
+	lo, hi = v[0], v[0]
+	for _, x := range v[1:] {
+		lo, hi = min(lo, x), max(hi, x)
+	}
+	return lo, hi
 }
 
 func human(ns float64) string {
