@@ -236,3 +236,40 @@ func TestOneHot(t *testing.T) {
 	require.Equal(t, []int{3, 4}, y.Shape())
 	require.Equal(t, []float32{0, 0, 1, 0, 1, 0, 0, 0, 0, 1, 0, 0}, y.Data())
 }
+
+// ChannelAffine is x·scale + shift with the parameters reshaped to
+// broadcast; the fused op must match that composition on every device,
+// also for channels-last inputs with enough rows that the CPU splits them
+// into several workers' blocks.
+func TestChannelAffineMatchesComposed(t *testing.T) {
+	cases := []struct {
+		name  string
+		shape []int
+		axis  int
+	}{
+		{"last_many_rows", []int{3, 200, 96}, -1},
+		{"channels_first", []int{4, 6, 7, 5}, 1},
+		{"outermost", []int{5, 33}, 0},
+	}
+	devtest.Each(t, func(t *testing.T, dev ag.Device) {
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				a := c.axis
+				if a < 0 {
+					a += len(c.shape)
+				}
+				ch := c.shape[a]
+				bshape := make([]int, len(c.shape)-a)
+				for i := range bshape {
+					bshape[i] = 1
+				}
+				bshape[0] = ch
+				fused := func(xs []*ag.Tensor) *ag.Tensor { return ag.ChannelAffine(xs[0], xs[1], xs[2], c.axis) }
+				composed := func(xs []*ag.Tensor) *ag.Tensor {
+					return xs[0].Mul(xs[1].Reshape(bshape...)).Add(xs[2].Reshape(bshape...))
+				}
+				requireSameFunction(t, dev, fused, composed, 1e-4, rn(1, c.shape...), rn(2, ch), rn(3, ch))
+			})
+		}
+	})
+}

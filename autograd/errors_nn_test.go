@@ -16,6 +16,12 @@ func TestNNArgumentErrorsPanicNameOpAndShapes(t *testing.T) {
 		f    func()
 		msg  string
 	}{
+		{"ChannelAffineScale", func() { ag.ChannelAffine(x4, ag.Zeros(5), nil, 1) },
+			"autograd: ChannelAffine: input [2 3 5 5] has 3 channels; scale has shape [5]"},
+		{"ChannelAffineAxis", func() { ag.ChannelAffine(x4, ag.Zeros(5), nil, 4) },
+			"autograd: ChannelAffine: axis 4 is out of range for input [2 3 5 5]"},
+		{"ChannelAffineNilScale", func() { ag.ChannelAffine(x4, nil, ag.Zeros(3), 1) },
+			"autograd: ChannelAffine: input [2 3 5 5]: scale is nil (use Add for a shift alone)"},
 		{"Conv2dChannels", func() { ag.Conv2d(x4, ag.Zeros(4, 2, 3, 3), nil, ag.Conv2dOptions{}) },
 			"autograd: Conv2d: input [2 3 5 5] and weight [4 2 3 3] with groups 1: weight needs 3 input channels, has 2"},
 		{"Conv2dGroups", func() { ag.Conv2d(x4, ag.Zeros(4, 1, 3, 3), nil, ag.Conv2dOptions{Groups: 2}) },

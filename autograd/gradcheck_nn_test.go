@@ -119,6 +119,10 @@ func normCases() []gcase {
 			return ag.BatchNorm(x, rm, rv, w, b, false, 0.1, 1e-5)
 		}),
 		three("GroupNorm", x, w4, b4, func(x, w, b *ag.Tensor) *ag.Tensor { return ag.GroupNorm(x, 2, w, b, 1e-5) }),
+		three("ChannelAffineLast", x, w5, b5, func(x, w, b *ag.Tensor) *ag.Tensor { return ag.ChannelAffine(x, w, b, -1) }),
+		three("ChannelAffineMiddle", x, w4, b4, func(x, w, b *ag.Tensor) *ag.Tensor { return ag.ChannelAffine(x, w, b, 1) }),
+		three("ChannelAffineFirst", x, rn(25, 3), rn(26, 3), func(x, w, b *ag.Tensor) *ag.Tensor { return ag.ChannelAffine(x, w, b, 0) }),
+		{"ChannelAffineScaleOnly", func(xs []*ag.Tensor) *ag.Tensor { return ag.ChannelAffine(xs[0], xs[1], nil, 2) }, []*ag.Tensor{x, w5}},
 		{"GroupNormBiasOnly", func(xs []*ag.Tensor) *ag.Tensor { return ag.GroupNorm(xs[0], 4, nil, xs[1], 1e-5) }, []*ag.Tensor{x, b4}},
 		// padding_idx deliberately drops a true gradient, so only the plain
 		// lookup is checked here (the golden test covers padding).

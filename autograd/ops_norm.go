@@ -147,6 +147,60 @@ func BatchNorm(x, runMean, runVar, w, b *Tensor, training bool, momentum, eps fl
 	return y
 }
 
+// ChannelAffine returns x·scale + shift with scale and shift (shape [C],
+// C = x.Size(axis); shift may be nil) broadcast along every other axis of
+// x: the per-channel affine step of batch and group norm, and SSF's scale
+// and shift. It is x.Mul(scale') .Add(shift') with scale' and shift'
+// reshaped to broadcast, fused into one pass forward and one backward (the
+// gradients of x, scale and shift from one read of the output gradient and
+// x). axis may be negative, counting from the end.
+func ChannelAffine(x, scale, shift *Tensor, axis int) *Tensor {
+	const op = "ChannelAffine"
+	if scale == nil {
+		panic(fmt.Sprintf("autograd: %s: input %v: scale is nil (use Add for a shift alone)", op, x.shape))
+	}
+	a := axis
+	if a < 0 {
+		a += x.Dim()
+	}
+	if a < 0 || a >= x.Dim() {
+		panic(fmt.Sprintf("autograd: %s: axis %d is out of range for input %v", op, axis, x.shape))
+	}
+	outer, c, inner := prod(x.shape[:a]), x.shape[a], prod(x.shape[a+1:])
+	checkChannelParam(op, x, scale, c, "scale")
+	checkChannelParam(op, x, shift, c, "shift")
+	dev := x.dev
+	y := empty(dev, x.shape)
+	if y.Numel() > 0 {
+		dev.ChannelAffine(y.buf, x.buf, scale.buf, bufOf(shift), outer, c, inner)
+	}
+	record(op, y, []*Tensor{x, scale, shift}, func(g *Tensor) []*Tensor {
+		var dx, dw, db *Tensor
+		if x.requiresGrad {
+			dx = empty(dev, x.shape)
+		}
+		if scale.requiresGrad {
+			dw = empty(dev, scale.shape)
+		}
+		if shift != nil && shift.requiresGrad {
+			db = empty(dev, shift.shape)
+		}
+		if g.Numel() == 0 {
+			for _, t := range []*Tensor{dw, db} {
+				if t != nil {
+					dev.Fill(t.buf, 0)
+				}
+			}
+			return []*Tensor{dx, dw, db}
+		}
+		if dx != nil || dw != nil || db != nil {
+			dev.ChannelNormGrad(bufOf(dx), bufOf(dw), bufOf(db), g.buf, x.buf, nil, nil, scale.buf, outer, c, inner, false)
+		}
+		return []*Tensor{dx, dw, db}
+	})
+	return y
+}
+
 // GroupNorm is torch.nn.functional.group_norm for x of shape [N, C, ...]:
 // the channels are split into groups, each group of each sample normalised
 // over its channels and positions (biased variance, eps added), then each

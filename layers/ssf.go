@@ -101,15 +101,7 @@ func ssfApply(op string, x, scale, shift *autograd.Tensor, axis int) *autograd.T
 	if axis >= x.Dim() || x.Size(axis) != d {
 		panic(fmt.Sprintf("layers: %s: input %v has neither its last dimension nor dimension 1 of size %d (scale %v)", op, x.Shape(), d, scale.Shape()))
 	}
-	if axis == x.Dim()-1 {
-		return x.Mul(scale).Add(shift)
-	}
-	shape := make([]int, x.Dim()-axis)
-	for i := range shape {
-		shape[i] = 1
-	}
-	shape[0] = d
-	return x.Mul(scale.Reshape(shape...)).Add(shift.Reshape(shape...))
+	return autograd.ChannelAffine(x, scale, shift, axis)
 }
 
 // ssfParam returns a parameter holding t, frozen when like is.

@@ -139,6 +139,19 @@ func ChannelStats(mean, variance, x []float32, outer, c, inner int) {
 // ChannelAffine sets y = x·scale[ch] + shift[ch] for x viewed as
 // [outer, c, inner]; shift may be nil.
 func ChannelAffine(y, x, scale, shift []float32, outer, c, inner int) {
+	if inner == 1 {
+		// Channels last: each row of c values at once.
+		ParallelFor(outer, max(1, normGrain/max(c, 1)), func(lo, hi int) {
+			for r := lo; r < hi; r++ {
+				if shift != nil {
+					lnAffineVec(y[r*c:(r+1)*c], x[r*c:(r+1)*c], scale, shift, 0, 1)
+				} else {
+					lnScaleVec(y[r*c:(r+1)*c], x[r*c:(r+1)*c], scale, 0, 1)
+				}
+			}
+		})
+		return
+	}
 	ParallelFor(outer*c, max(1, normGrain/max(inner, 1)), func(lo, hi int) {
 		for t := lo; t < hi; t++ {
 			ch := t % c
@@ -162,6 +175,10 @@ func ChannelAffine(y, x, scale, shift []float32, outer, c, inner int) {
 // dx = w·rstd·g. Any output may be nil; mean and rstd nil mean 0 and 1,
 // w nil means 1.
 func ChannelNormGrad(dx, dw, db, g, x, mean, rstd, w []float32, outer, c, inner int, batchStats bool) {
+	if inner == 1 && !batchStats && mean == nil && rstd == nil {
+		affineGradRows(dx, dw, db, g, x, w, outer, c)
+		return
+	}
 	// Per-channel sums first (needed by dw, db and the batch-stat dx).
 	sg := make([]float64, c)
 	sgx := make([]float64, c)
@@ -245,4 +262,74 @@ func blockGradSums(g, w, x []float32, m float32) (float64, float64) {
 		return gradSumsVec(g, x, m)
 	}
 	return gradSumsWVec(g, w, x, m)
+}
+
+// affineRowBlock is the number of rows affineGradRows sums in float32
+// before adding the block into its float64 totals.
+const affineRowBlock = 64
+
+// affineGradRows is ChannelNormGrad for y = x·w + b over rows of c
+// channels (inner = 1, no statistics): dx = g·w, dw = Σ g·x and db = Σ g
+// down the columns, from one pass over g and x. Workers take row ranges
+// and keep per-column partial sums, float32 within blocks of rows and
+// float64 across them.
+func affineGradRows(dx, dw, db, g, x, w []float32, rows, c int) {
+	chunks := max(1, min(Workers(), rows/affineRowBlock))
+	per := (rows + chunks - 1) / chunks
+	sums := make([][]float64, chunks)
+	ParallelTasks(chunks, func(i int) {
+		lo, hi := i*per, min(rows, (i+1)*per)
+		var tot []float64
+		var accG, accGX []float32
+		if dw != nil || db != nil {
+			tot = make([]float64, 2*c)
+			accG, accGX = make([]float32, c), make([]float32, c)
+		}
+		for r0 := lo; r0 < hi; r0 += affineRowBlock {
+			r1 := min(hi, r0+affineRowBlock)
+			for r := r0; r < r1; r++ {
+				gr, xr := g[r*c:(r+1)*c], x[r*c:(r+1)*c]
+				if db != nil {
+					addVec(accG, accG, gr)
+				}
+				if dw != nil {
+					fmaAccVec(accGX, accGX, gr, xr)
+				}
+				if dx != nil {
+					if w != nil {
+						mulVec(dx[r*c:(r+1)*c], gr, w)
+					} else {
+						copy(dx[r*c:(r+1)*c], gr)
+					}
+				}
+			}
+			if tot != nil {
+				for j := 0; j < c; j++ {
+					tot[j] += float64(accG[j])
+					tot[c+j] += float64(accGX[j])
+				}
+				clear(accG)
+				clear(accGX)
+			}
+		}
+		sums[i] = tot
+	})
+	if dw == nil && db == nil {
+		return
+	}
+	for j := 0; j < c; j++ {
+		var sg, sgx float64
+		for _, t := range sums {
+			if t != nil {
+				sg += t[j]
+				sgx += t[c+j]
+			}
+		}
+		if db != nil {
+			db[j] = float32(sg)
+		}
+		if dw != nil {
+			dw[j] = float32(sgx)
+		}
+	}
 }
