@@ -176,6 +176,11 @@ func directForward(g ConvGeom, m int, out, x, ap, bias []float32) {
 	})
 }
 
+// directPadBudget caps the floats of padded input the weight gradient
+// holds at once (16 MiB): larger batches are padded and swept a group of
+// images at a time. (A variable so that tests can force small groups.)
+var directPadBudget = 4 << 20
+
 // directWgrad computes dw[o, (c, kh, kw)] = sum over images and output
 // pixels of gy[n, o, pix] times the input tap (c, kh, kw) at pix, for
 // geometry g (stride 1) and o output channels, overwriting dw.
@@ -186,13 +191,6 @@ func directWgrad(g ConvGeom, o int, dw, gy, x []float32) {
 	plane := hp * wp
 	l := g.OH * g.OW
 	_, _, _ = dw[o*k-1], gy[g.N*o*l-1], x[g.N*g.C*g.H*g.W-1]
-	xpad := getBuf(&directXpad, g.N*g.C*plane)
-	defer putBuf(&directXpad, xpad)
-	ParallelFor(g.N, 1, func(lo, hi int) {
-		for n := lo; n < hi; n++ {
-			padRows(xpad[n*g.C*plane:(n+1)*g.C*plane], x[n*g.C*g.H*g.W:(n+1)*g.C*g.H*g.W], g.C, g.H, g.W, g.PH, g.PW, 0, hp, wp)
-		}
-	})
 	offs := tapOffsets(g.C, g.KH, g.KW, g.DH, g.DW, hp, wp)
 	chunks := g.OW / 16
 	mtiles, otiles := (k+5)/6, (o+3)/4
@@ -202,52 +200,65 @@ func directWgrad(g ConvGeom, o int, dw, gy, x []float32) {
 	kk := g.KH * g.KW
 	chans := min(g.C, (6+kk-1)/kk+1)
 	nb := max(1, min(g.N, (16<<10)/(4*chans*plane)))
-	ParallelFor(mtiles, 1, func(lo, hi int) {
-		// The kernel adds each tile's sums into its 32 floats of acc,
-		// tile (mt, ot) at (mt-lo)·otiles + ot, across the image blocks.
-		acc := getBuf(&directAcc, (hi-lo)*otiles*32)
-		defer putBuf(&directAcc, acc)
-		clear(acc)
-		goffs := make([]int64, otiles*4)
-		for i := range goffs {
-			goffs[i] = int64(4 * min(i, o-1) * l)
-		}
-		q := wgradArgs{
-			tail:     int64(1)<<(g.OW%16) - 1,
-			rows:     int64(g.OH),
-			chunks:   int64(chunks),
-			rowAdvGy: int64(4 * (g.OW - chunks*16)),
-			rowAdvX:  int64(4 * (wp - chunks*16)),
-			imgAdvGy: int64(4 * (o - 1) * l),
-			imgAdvX:  int64(4 * (g.C*plane - g.OH*wp)),
-		}
-		for n0 := 0; n0 < g.N; n0 += nb {
-			q.gy, q.x = &gy[n0*o*l], &xpad[n0*g.C*plane]
-			for mt := lo; mt < hi; mt++ {
-				for j := 0; j < 6; j++ {
-					q.xoffs[j] = int64(offs[min(mt*6+j, k-1)])
-				}
-				for ot := 0; ot < otiles; ot++ {
-					copy(q.goffs[:], goffs[ot*4:])
-					q.out = &acc[((mt-lo)*otiles+ot)*32]
-					q.images = int64(min(nb, g.N-n0))
-					wgradKernel(&q, gy, xpad)
-				}
+	// Padded input for groups of images (a whole number of blocks).
+	group := max(1, min(g.N, directPadBudget/(g.C*plane)))
+	group = max(nb, group/nb*nb)
+	xpad := getBuf(&directXpad, group*g.C*plane)
+	defer putBuf(&directXpad, xpad)
+	// Each tile (mt, ot) adds its sums into its 32 floats of acc.
+	acc := getBuf(&directAcc, mtiles*otiles*32)
+	defer putBuf(&directAcc, acc)
+	clear(acc)
+	goffs := make([]int64, otiles*4)
+	for i := range goffs {
+		goffs[i] = int64(4 * min(i, o-1) * l)
+	}
+	for g0 := 0; g0 < g.N; g0 += group {
+		gn := min(group, g.N-g0)
+		ParallelFor(gn, 1, func(lo, hi int) {
+			for n := lo; n < hi; n++ {
+				src := x[(g0+n)*g.C*g.H*g.W : (g0+n+1)*g.C*g.H*g.W]
+				padRows(xpad[n*g.C*plane:(n+1)*g.C*plane], src, g.C, g.H, g.W, g.PH, g.PW, 0, hp, wp)
 			}
-		}
-		for mt := lo; mt < hi; mt++ {
-			for ot := 0; ot < otiles; ot++ {
-				sums := acc[((mt-lo)*otiles+ot)*32:][:32]
-				for i := 0; i < 4 && ot*4+i < o; i++ {
-					for j := 0; j < 6 && mt*6+j < k; j++ {
-						// Where reduce16 left accumulator 6i+j.
-						a := 6*i + j
-						dw[(ot*4+i)*k+mt*6+j] = sums[16*(a/16)+4*(a%4)+(a%16)/4]
+		})
+		ParallelFor(mtiles, 1, func(lo, hi int) {
+			q := wgradArgs{
+				tail:     int64(1)<<(g.OW%16) - 1,
+				rows:     int64(g.OH),
+				chunks:   int64(chunks),
+				rowAdvGy: int64(4 * (g.OW - chunks*16)),
+				rowAdvX:  int64(4 * (wp - chunks*16)),
+				imgAdvGy: int64(4 * (o - 1) * l),
+				imgAdvX:  int64(4 * (g.C*plane - g.OH*wp)),
+			}
+			for n0 := 0; n0 < gn; n0 += nb {
+				q.gy, q.x = &gy[(g0+n0)*o*l], &xpad[n0*g.C*plane]
+				for mt := lo; mt < hi; mt++ {
+					for j := 0; j < 6; j++ {
+						q.xoffs[j] = int64(offs[min(mt*6+j, k-1)])
+					}
+					for ot := 0; ot < otiles; ot++ {
+						copy(q.goffs[:], goffs[ot*4:])
+						q.out = &acc[(mt*otiles+ot)*32]
+						q.images = int64(min(nb, gn-n0))
+						wgradKernel(&q, gy, xpad)
 					}
 				}
 			}
+		})
+	}
+	for mt := 0; mt < mtiles; mt++ {
+		for ot := 0; ot < otiles; ot++ {
+			sums := acc[(mt*otiles+ot)*32:][:32]
+			for i := 0; i < 4 && ot*4+i < o; i++ {
+				for j := 0; j < 6 && mt*6+j < k; j++ {
+					// Where reduce16 left accumulator 6i+j.
+					a := 6*i + j
+					dw[(ot*4+i)*k+mt*6+j] = sums[16*(a/16)+4*(a%4)+(a%16)/4]
+				}
+			}
 		}
-	})
+	}
 }
 
 // wgradArgs is convWgradKernel's argument block (see conv_gen.go); its

@@ -119,6 +119,12 @@ func TestDirectConv(t *testing.T) {
 			dw := nan(len(wantDw))
 			Conv2dDirectWeightGrad(g, o, dw, gy, x)
 			check("dw", dw, wantDw)
+			// The same with the batch padded a few images at a time.
+			defer func(b int) { directPadBudget = b }(directPadBudget)
+			directPadBudget = 1
+			dw = nan(len(wantDw))
+			Conv2dDirectWeightGrad(g, o, dw, gy, x)
+			check("dw in image groups", dw, wantDw)
 		})
 	}
 }
