@@ -48,7 +48,7 @@ type convBackwarder interface {
 
 func (cpuDevice) conv2dInputGrad(g ConvGeom, groups, o int, dx, gy, w Buffer) bool {
 	cg := g.cpu()
-	if !cpu.ConvDirectInputGrad(cg, groups) {
+	if !cpu.ConvDirectInputGrad(cg, groups, o) {
 		return false
 	}
 	cpu.Conv2dDirectInputGrad(cg, o, cpuData(dx), cpuData(gy), cpuData(w))

@@ -1,6 +1,9 @@
 package cpu
 
-import "sync"
+import (
+	"math"
+	"sync"
+)
 
 // The direct dense convolution: stride 1, one group, no im2col matrix.
 //
@@ -37,14 +40,17 @@ func directEfficiency(ow int) float64 {
 // with geometry g and groups groups runs on the direct kernels.
 func ConvDirectForward(g ConvGeom, groups int) bool {
 	return DirectConv && groups == 1 && g.SH == 1 && g.SW == 1 && g.OH > 0 &&
-		g.OW > 0 && g.C > 0 && directEfficiency(g.OW) >= 0.7
+		g.OW > 0 && g.C > 0 && directEfficiency(g.OW) >= 0.7 &&
+		directOffsetsFit(g.C, g.OH+(g.KH-1)*g.DH, g.OW+(g.KW-1)*g.DW)
 }
 
-// ConvDirectInputGrad reports whether the input gradient runs on the
-// direct kernels: it is a forward pass whose output is the input's H × W.
-func ConvDirectInputGrad(g ConvGeom, groups int) bool {
+// ConvDirectInputGrad reports whether the input gradient of a convolution
+// with o output channels runs on the direct kernels: it is a forward pass
+// over the output gradient whose output is the input's H × W.
+func ConvDirectInputGrad(g ConvGeom, groups, o int) bool {
 	return DirectConv && groups == 1 && g.SH == 1 && g.SW == 1 && g.H > 0 &&
-		g.W > 0 && g.OH > 0 && g.OW > 0 && directEfficiency(g.W) >= 0.7
+		g.W > 0 && g.OH > 0 && g.OW > 0 && o > 0 && directEfficiency(g.W) >= 0.7 &&
+		directOffsetsFit(o, g.H+(g.KH-1)*g.DH, g.W+(g.KW-1)*g.DW)
 }
 
 // ConvDirectWeightGrad reports whether the weight gradient runs on the
@@ -52,7 +58,15 @@ func ConvDirectInputGrad(g ConvGeom, groups int) bool {
 func ConvDirectWeightGrad(g ConvGeom, groups int) bool {
 	chunks := (g.OW + 15) / 16
 	return DirectConv && groups == 1 && g.SH == 1 && g.SW == 1 && g.OH > 0 &&
-		g.OW > 0 && float64(g.OW)/float64(chunks*16) >= 0.5
+		g.OW > 0 && float64(g.OW)/float64(chunks*16) >= 0.5 &&
+		directOffsetsFit(g.C, g.OH+(g.KH-1)*g.DH, g.OW+(g.KW-1)*g.DW)
+}
+
+// directOffsetsFit reports whether the byte offsets of taps in c padded
+// planes of rows × wp floats (and the 32 floats a tile reads past one)
+// fit the kernels' int32 offset table.
+func directOffsetsFit(c, rows, wp int) bool {
+	return 4*(c*rows*wp+directSegment) <= math.MaxInt32
 }
 
 // directMR picks the tile height (output channels per tile) for m

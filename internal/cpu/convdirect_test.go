@@ -205,3 +205,23 @@ func TestDwPlane5x5(t *testing.T) {
 		}
 	}
 }
+
+// The direct kernels address taps through int32 byte offsets: geometries
+// whose padded planes would overflow them take the im2col path instead.
+func TestDirectConvOffsetLimit(t *testing.T) {
+	if !DirectConv {
+		t.Skip("the direct kernels are off on this CPU")
+	}
+	small := ConvGeom{N: 2, C: 64, H: 32, W: 32, KH: 3, KW: 3, OH: 32, OW: 32, SH: 1, SW: 1, PH: 1, PW: 1, DH: 1, DW: 1}
+	if !ConvDirectForward(small, 1) || !ConvDirectInputGrad(small, 1, 64) || !ConvDirectWeightGrad(small, 1) {
+		t.Fatal("a 64-channel 32×32 convolution should run on the direct kernels")
+	}
+	// 512 channels of 1026×1026 padded floats are 2.16 GB: past int32.
+	huge := ConvGeom{N: 1, C: 512, H: 1024, W: 1024, KH: 3, KW: 3, OH: 1024, OW: 1024, SH: 1, SW: 1, PH: 1, PW: 1, DH: 1, DW: 1}
+	if ConvDirectForward(huge, 1) || ConvDirectInputGrad(huge, 1, 512) || ConvDirectWeightGrad(huge, 1) {
+		t.Fatal("a convolution whose padded input passes 2 GiB must not use the direct kernels")
+	}
+	if !ConvDirectInputGrad(huge, 1, 64) {
+		t.Fatal("the input gradient's limit depends on the output channels it reads: 64 of them fit")
+	}
+}
