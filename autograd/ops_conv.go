@@ -314,13 +314,19 @@ func convIm2col(g ConvGeom, groups int, x, w, b *Tensor) *Tensor {
 		var dx, dw, db *Tensor
 		loopDw, loopDx := w.requiresGrad, x.requiresGrad
 		if bk, ok := dev.(convBackwarder); ok && !pointwise {
+			// The direct kernels overwrite their output; the im2col loop
+			// below accumulates into it, so a declined one is cleared.
 			if loopDx {
-				dx = empty(dev, x.shape)
-				loopDx = !bk.conv2dInputGrad(g, groups, o, dx.buf, gy.buf, w.buf)
+				dx = output(dev, x.shape)
+				if loopDx = !bk.conv2dInputGrad(g, groups, o, dx.buf, gy.buf, w.buf); loopDx {
+					dev.Fill(dx.buf, 0)
+				}
 			}
 			if loopDw {
-				dw = empty(dev, w.shape)
-				loopDw = !bk.conv2dWeightGrad(g, groups, o, dw.buf, gy.buf, x.buf)
+				dw = output(dev, w.shape)
+				if loopDw = !bk.conv2dWeightGrad(g, groups, o, dw.buf, gy.buf, x.buf); loopDw {
+					dev.Fill(dw.buf, 0)
+				}
 			}
 		}
 		var col, dcol, gt Buffer

@@ -170,20 +170,21 @@ func ChannelAffine(x, scale, shift *Tensor, axis int) *Tensor {
 	checkChannelParam(op, x, scale, c, "scale")
 	checkChannelParam(op, x, shift, c, "shift")
 	dev := x.dev
-	y := empty(dev, x.shape)
+	y := output(dev, x.shape)
 	if y.Numel() > 0 {
 		dev.ChannelAffine(y.buf, x.buf, scale.buf, bufOf(shift), outer, c, inner)
 	}
 	record(op, y, []*Tensor{x, scale, shift}, func(g *Tensor) []*Tensor {
+		// ChannelNormGrad overwrites every output it is given.
 		var dx, dw, db *Tensor
 		if x.requiresGrad {
-			dx = empty(dev, x.shape)
+			dx = output(dev, x.shape)
 		}
 		if scale.requiresGrad {
-			dw = empty(dev, scale.shape)
+			dw = output(dev, scale.shape)
 		}
 		if shift != nil && shift.requiresGrad {
-			db = empty(dev, shift.shape)
+			db = output(dev, shift.shape)
 		}
 		if g.Numel() == 0 {
 			for _, t := range []*Tensor{dw, db} {

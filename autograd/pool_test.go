@@ -243,7 +243,16 @@ func TestUninitOutputsAreOverwritten(t *testing.T) {
 	ln := rng.Normal(1, 0.1, 144).SetRequiresGrad(true)
 	lb := rng.Normal(0, 0.1, 144).SetRequiresGrad(true)
 	wm := rng.Normal(0, 0.1, 144, 40).SetRequiresGrad(true)
-	params := []*Tensor{x, wc, bc, wd, ln, lb, wm}
+	// Dense convolutions whose input and weight are not leaves, so that
+	// their gradients are pooled storage too: rows 32 wide run the CPU's
+	// direct kernels (forward and both gradients); rows 12 wide decline
+	// them for the input gradient (im2col accumulates into a cleared
+	// buffer) but not for the weight gradient. Then a channel affine.
+	xw := rng.Normal(0, 1, 2, 8, 8, 32).SetRequiresGrad(true)
+	ww := rng.Normal(0, 0.2, 64, 8, 3, 3).SetRequiresGrad(true)
+	sc := rng.Normal(1, 0.1, 64).SetRequiresGrad(true)
+	sh := rng.Normal(0, 0.1, 64).SetRequiresGrad(true)
+	params := []*Tensor{x, wc, bc, wd, ln, lb, wm, xw, ww, sc, sh}
 	step := func(s *Scope) (float32, [][]float32) {
 		for _, p := range params {
 			p.ZeroGrad()
@@ -256,7 +265,11 @@ func TestUninitOutputsAreOverwritten(t *testing.T) {
 		sel := a.IndexSelect(1, []int{0, 3, 3, 39})
 		out := Where(sel.Gt(FullOn(CPU, 0.06)), sel.Exp(), sel.Tanh().Mul(sel))
 		c := Concat([]*Tensor{sel, sel.Clone().Mul(sel)}, 2) // [4, 4, 32]
-		loss := out.Sum().Add(c.Sum(0, 2).Max(0)).Add(c.Mean(1).Sum())
+		same := Conv2dOptions{Padding: SymmetricPadding(1, 1)}
+		wt := ww.Tanh()
+		hw := ChannelAffine(Conv2d(xw.Tanh(), wt, nil, same), sc, sh, 1)
+		hn := Conv2d(x.Tanh(), wt, nil, same)
+		loss := out.Sum().Add(c.Sum(0, 2).Max(0)).Add(c.Mean(1).Sum()).Add(hw.Tanh().Sum()).Add(hn.Tanh().Sum())
 		if s != nil {
 			s.Backward(loss)
 		} else {

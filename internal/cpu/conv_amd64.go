@@ -27,8 +27,8 @@ func copyRows512(dst *float32, dstStride int, src *float32, srcStride int, rows,
 //go:noescape
 func dwPlane5x5(out *float32, outStride, rows, n int, src *float32, srcStride int, w *float32, bias float32)
 
-// haveDirectConv: the direct kernels need AVX-512F.
-var haveDirectConv = xcpu.X86.HasAVX512F
+// haveAVX512 gates the kernels of conv_amd64.s and rows_amd64.s (AVX-512F).
+var haveAVX512 = xcpu.X86.HasAVX512F
 
 func init() {
 	if unsafe.Sizeof(wgradArgs{}) != 168 {
@@ -58,9 +58,9 @@ func directKernel(mr, k int, a, base []float32, offs []int32, c []float32, ldc, 
 	}
 }
 
-// wgradKernel runs convWgradKernel on q, whose pointers point into gy and
-// x; the caller has checked the extents.
-func wgradKernel(q *wgradArgs, gy, x []float32) {
+// wgradKernel runs convWgradKernel on q; Conv2dDirectWeightGrad has
+// checked the extents its pointers and offsets reach.
+func wgradKernel(q *wgradArgs) {
 	convWgradKernel(q)
 }
 
@@ -69,7 +69,7 @@ func wgradKernel(q *wgradArgs, gy, x []float32) {
 // rounded up to even plus 4, columns rounded up to 16 plus 4. It reports
 // whether it ran.
 func dwPlane512(out []float32, outStride, rows, n int, src []float32, srcStride int, w []float32, kh, kw, dh, dw int, bias float32) bool {
-	if !haveDirectConv || kh != 5 || kw != 5 || dh != 1 || dw != 1 || rows <= 0 || n <= 0 {
+	if !haveAVX512 || kh != 5 || kw != 5 || dh != 1 || dw != 1 || rows <= 0 || n <= 0 {
 		return false
 	}
 	computed := rows/6*6 + (rows%6+1)/2*2
@@ -91,7 +91,7 @@ func copyRows(dst []float32, dstStride int, src []float32, srcStride int, rows, 
 	}
 	_ = dst[(rows-1)*dstStride+n-1]
 	_ = src[(rows-1)*srcStride+n-1]
-	if !haveDirectConv {
+	if !haveAVX512 {
 		for r := 0; r < rows; r++ {
 			copy(dst[r*dstStride:r*dstStride+n], src[r*srcStride:r*srcStride+n])
 		}

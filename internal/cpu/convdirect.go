@@ -24,7 +24,7 @@ import (
 
 // DirectConv switches the direct kernels on (the default where the CPU
 // has AVX-512) or off, for tests and benchmarks.
-var DirectConv = haveDirectConv
+var DirectConv = haveAVX512
 
 // directSegment is the number of output columns one direct tile covers.
 const directSegment = 32
@@ -195,10 +195,12 @@ func directForward(g ConvGeom, m int, out, x, ap, bias []float32) {
 // images at a time. (A variable so that tests can force small groups.)
 var directPadBudget = 4 << 20
 
-// directWgrad computes dw[o, (c, kh, kw)] = sum over images and output
-// pixels of gy[n, o, pix] times the input tap (c, kh, kw) at pix, for
-// geometry g (stride 1) and o output channels, overwriting dw.
-func directWgrad(g ConvGeom, o int, dw, gy, x []float32) {
+// Conv2dDirectWeightGrad computes dw = the gradient of conv(x, w) with
+// respect to w given gy, overwriting dw, for a geometry
+// ConvDirectWeightGrad accepts: dw[o, (c, kh, kw)] = the sum over images
+// and output pixels of gy[n, o, pix] times the input tap (c, kh, kw) at
+// pix.
+func Conv2dDirectWeightGrad(g ConvGeom, o int, dw, gy, x []float32) {
 	k := g.C * g.KH * g.KW
 	hp := g.OH + (g.KH-1)*g.DH
 	wp := g.OW + (g.KW-1)*g.DW
@@ -255,7 +257,7 @@ func directWgrad(g ConvGeom, o int, dw, gy, x []float32) {
 						copy(q.goffs[:], goffs[ot*4:])
 						q.out = &acc[(mt*otiles+ot)*32]
 						q.images = int64(min(nb, gn-n0))
-						wgradKernel(&q, gy, xpad)
+						wgradKernel(&q)
 					}
 				}
 			}
@@ -315,11 +317,4 @@ func Conv2dDirectInputGrad(g ConvGeom, o int, dx, gy, w []float32) {
 		SH: 1, SW: 1, PH: (g.KH-1)*g.DH - g.PH, PW: (g.KW-1)*g.DW - g.PW, DH: g.DH, DW: g.DW,
 	}
 	directForward(t, g.C, dx, gy, ap, nil)
-}
-
-// Conv2dDirectWeightGrad computes dw = the gradient of conv(x, w) with
-// respect to w given gy, overwriting dw, for a geometry
-// ConvDirectWeightGrad accepts.
-func Conv2dDirectWeightGrad(g ConvGeom, o int, dw, gy, x []float32) {
-	directWgrad(g, o, dw, gy, x)
 }

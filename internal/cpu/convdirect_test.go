@@ -50,7 +50,7 @@ func refConvAll(g ConvGeom, o int, x, w, b, gy []float32) (y, dx, dw []float64) 
 // one, several and partial 32-column segments (and partial 16-column
 // chunks), dilation, and padding both narrower and wider than the kernel.
 func TestDirectConv(t *testing.T) {
-	if !haveDirectConv {
+	if !haveAVX512 {
 		t.Skip("no AVX-512: the direct kernels are not used on this CPU")
 	}
 	r := rand.New(rand.NewPCG(3, 4))
@@ -133,7 +133,7 @@ func TestDirectConv(t *testing.T) {
 // table's convolution ([16, 64, 32, 32], 3×3, 64 → 64, padding 1) and
 // reports GFLOP/s (2·N·O·OH·OW·C·KH·KW each).
 func BenchmarkDirectConv(b *testing.B) {
-	if !haveDirectConv {
+	if !haveAVX512 {
 		b.Skip("no AVX-512")
 	}
 	r := rand.New(rand.NewPCG(1, 2))
@@ -161,7 +161,7 @@ func BenchmarkDirectConv(b *testing.B) {
 // column counts across its 16-column chunks, and that it writes nothing
 // outside the rows × n output (out has a wider stride and sentinels).
 func TestDwPlane5x5(t *testing.T) {
-	if !haveDirectConv {
+	if !haveAVX512 {
 		t.Skip("no AVX-512")
 	}
 	r := rand.New(rand.NewPCG(5, 6))

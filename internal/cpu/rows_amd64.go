@@ -10,7 +10,7 @@ func softmaxGradRows512(dx, gy, y *float32, rows, n int)
 // softmaxRowsGrad512 runs softmaxGradRows512 where the CPU has AVX-512
 // and reports whether it ran.
 func softmaxRowsGrad512(dx, g, y []float32, rows, n int) bool {
-	if !haveDirectConv || rows <= 0 || n <= 0 {
+	if !haveAVX512 || rows <= 0 || n <= 0 {
 		return false
 	}
 	_, _, _ = dx[rows*n-1], g[rows*n-1], y[rows*n-1]
