@@ -447,13 +447,7 @@ func (s *weatherSim) advect(f, dl []float64) {
 		if dl != nil {
 			copy(s.re2, s.re)
 			copy(s.im2, s.im)
-			for k := 0; k <= s.kMax; k++ {
-				r, m := s.re[k], s.im[k]
-				s.re[k], s.im[k] = -float64(k)*m, float64(k)*r
-				if 2*k == s.w {
-					s.re[k], s.im[k] = 0, 0
-				}
-			}
+			s.derivSpectrum()
 			s.idft(dl[i*s.w : (i+1)*s.w])
 			copy(s.re, s.re2)
 			copy(s.im, s.im2)
@@ -472,14 +466,21 @@ func (s *weatherSim) advect(f, dl []float64) {
 func (s *weatherSim) dLon(f, dl []float64) {
 	for i := 0; i < s.h; i++ {
 		s.dft(f[i*s.w : (i+1)*s.w])
-		for k := 0; k <= s.kMax; k++ {
-			r, m := s.re[k], s.im[k]
-			s.re[k], s.im[k] = -float64(k)*m, float64(k)*r
-			if 2*k == s.w {
-				s.re[k], s.im[k] = 0, 0
-			}
-		}
+		s.derivSpectrum()
 		s.idft(dl[i*s.w : (i+1)*s.w])
+	}
+}
+
+// derivSpectrum turns the row spectrum in re, im into that of its
+// longitude derivative: each wavenumber k times ik, the Nyquist term
+// (real-valued, its derivative undefined on the grid) zeroed.
+func (s *weatherSim) derivSpectrum() {
+	for k := 0; k <= s.kMax; k++ {
+		r, m := s.re[k], s.im[k]
+		s.re[k], s.im[k] = -float64(k)*m, float64(k)*r
+		if 2*k == s.w {
+			s.re[k], s.im[k] = 0, 0
+		}
 	}
 }
 
